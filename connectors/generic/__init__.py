@@ -1,0 +1,1 @@
+"""Built-in generic connectors: files in and out of folders, and JSON over HTTP POST."""

@@ -1,0 +1,138 @@
+"""The hub's TOML configuration, validated by pydantic; errors name the file, the key and what was expected."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_NATS_URL = "HUB_NATS_URL"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class NatsSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(default="", description="NATS URL(s), comma separated; empty starts an embedded nats-server.")
+    user: str | None = None
+    password: str | None = Field(default=None, description="env:NAME or file:/path.")
+    token: str | None = Field(default=None, description="env:NAME or file:/path.")
+    replicas: int = Field(default=1, ge=1, le=5, description="Stream replicas (3 on a cluster).")
+    port: int = Field(default=0, ge=0, le=65535, description="Embedded server port; 0 picks a free one.")
+
+
+class HubSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "hub"
+    data_dir: str = Field(default=".hub", description="Embedded server storage and run files, beside the config.")
+    partitions: int = Field(default=4, ge=1, le=256, description="EVENTS partitions; per-item order holds within one.")
+    batch_size: int = Field(default=256, ge=1, le=5000, description="Events the pipeline pulls at once.")
+    dedupe_hours: float = Field(default=24.0, gt=0, description="How long an idempotency key is remembered.")
+    drain_seconds: float = Field(default=20.0, gt=0, description="Time allowed for in-flight work at shutdown.")
+
+
+class RouteConfig(BaseModel):
+    """A plain forwarding route: event types matching any glob go to the named targets or roles."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    match: list[str] = Field(min_length=1, description="Event type globs, e.g. stock.* or *.")
+    targets: list[str] = Field(default_factory=list, description="Connector instance names.")
+    roles: list[str] = Field(default_factory=list, description="Roles bound to connectors in [roles].")
+
+    @field_validator("match", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class StatusSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port.")
+    token: str | None = Field(default=None, description="Required when bound beyond loopback: env:NAME or file:/path.")
+
+
+class HubConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hub: HubSettings = Field(default_factory=HubSettings)
+    nats: NatsSettings = Field(default_factory=NatsSettings)
+    connectors: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Instances by name.")
+    routes: list[RouteConfig] = Field(default_factory=list)
+    workflows: list[str] = Field(default_factory=list, description="Workflow routes from routes/ to enable.")
+    roles: dict[str, list[str]] = Field(default_factory=dict, description="Role -> connector instance names.")
+    hooks: dict[str, Any] = Field(default_factory=dict)
+    schemas: dict[str, Any] = Field(default_factory=dict)
+    status: StatusSettings = Field(default_factory=StatusSettings)
+
+    path: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def data_dir(self, override: str | Path | None = None) -> Path:
+        raw = Path(override) if override else Path(self.hub.data_dir)
+        return (raw if raw.is_absolute() else self.base_dir / raw).resolve()
+
+    def nats_url(self, override: str | None = None) -> str:
+        return override or os.environ.get(ENV_NATS_URL, "") or self.nats.url
+
+
+def load_config(path: str | Path) -> HubConfig:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: dict[str, Any], path: Path | None = None) -> HubConfig:
+    try:
+        config = HubConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc, path)) from None
+    config.path = path.resolve() if path else None
+    _check_references(config, path)
+    return config
+
+
+def describe_errors(exc: ValidationError, path: Path | str | None, prefix: str = "") -> str:
+    where = str(path) if path else "config"
+    lines = []
+    for err in exc.errors():
+        parts = (*(prefix.split(".") if prefix else ()), *err["loc"])
+        key = ".".join(str(p) for p in parts if p != "")
+        got = err.get("input")
+        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+        lines.append(f"{where}: {key or '<top>'}: {err['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def _check_references(config: HubConfig, path: Path | None) -> None:
+    where = str(path) if path else "config"
+    names = set(config.connectors)
+    problems = []
+    for i, route in enumerate(config.routes):
+        problems += [f"{where}: routes[{i}].targets: no connector named {t!r}" for t in route.targets if t not in names]
+    for role, targets in config.roles.items():
+        problems += [f"{where}: roles.{role}: no connector named {t!r}" for t in targets if t not in names]
+    for name, body in config.connectors.items():
+        if "type" not in body:
+            problems.append(f"{where}: connectors.{name}.type: field required (e.g. \"file.inbox\")")
+    if problems:
+        raise ConfigError("\n".join(problems))

@@ -1,0 +1,244 @@
+"""The pipeline: EVENTS -> validate -> upcast -> idempotent consumer -> hooks -> router -> OUTBOX.
+
+One sequential reader per owned partition keeps per-item order. A batch is processed in three
+steps, each pipelined on the connection: mark idempotency keys in `hub_dedupe`, publish every
+output (deliveries, derived events, audit records, dead letters), then ack each input whose
+outputs were all stored. Nothing is acked before its successors are durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import orjson
+from nats.aio.msg import Msg
+from nats.js import api as js_api
+from nats.js.errors import APIError, NotFoundError
+
+from canonical import Envelope, EventError, parse_event, upcast
+from hub import bus, dlq
+from hub.hooks import HookStage, NoHooks
+from hub.leases import PartitionLeases
+from hub.metrics import Metrics
+from hub.pull import PullReader, ack, deliveries, nak
+from hub.router import Router
+from routes import Delivery, Derived
+
+log = logging.getLogger("hub.pipeline")
+
+_WRONG_LAST_SEQUENCE = 10071
+Observer = Callable[[str, Envelope], list[Envelope]]
+
+
+def consumer_name(partition: int) -> str:
+    return f"pipeline-p{partition}"
+
+
+@dataclass
+class _Input:
+    msg: Msg
+    futures: list[asyncio.Future] = field(default_factory=list)
+    event: Envelope | None = None
+
+
+class Pipeline:
+    def __init__(self, b: bus.Bus, router: Router, *, partitions: int, batch_size: int = 256,
+                 hooks: HookStage | None = None, metrics: Metrics | None = None,
+                 observers: list[Observer] | None = None) -> None:
+        self.bus = b
+        self.router = router
+        self.partitions = partitions
+        self.batch_size = batch_size
+        self.hooks = hooks or NoHooks()
+        self.metrics = metrics or Metrics()
+        self.observers = observers or []
+        self._tasks: dict[int, asyncio.Task] = {}
+        self._stopping = asyncio.Event()
+        self._leases: PartitionLeases | None = None
+        self._lease_task: asyncio.Task | None = None
+
+    async def start(self, worker_id: str | None = None) -> None:
+        for partition in range(self.partitions):
+            await self._ensure_consumer(partition)
+        self._leases = PartitionLeases(await self.bus.kv(bus.KV_LEASES), self.partitions, worker_id)
+        await self._rebalance()
+        self._lease_task = asyncio.create_task(self._keep_leases(), name="pipeline-leases")
+
+    async def stop(self) -> None:
+        """Finish the batches in hand, ack them, and give the partitions back."""
+        self._stopping.set()
+        if self._lease_task:
+            self._lease_task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._tasks.clear()
+        if self._leases:
+            await self._leases.release_all()
+
+    @property
+    def owned(self) -> set[int]:
+        return set(self._tasks)
+
+    async def _ensure_consumer(self, partition: int) -> None:
+        name = consumer_name(partition)
+        try:
+            await self.bus.js.consumer_info(bus.EVENTS, name)
+        except NotFoundError:
+            await self.bus.js.add_consumer(bus.EVENTS, js_api.ConsumerConfig(
+                durable_name=name, filter_subject=f"inv.*.*.{partition}", ack_policy=js_api.AckPolicy.EXPLICIT,
+                ack_wait=30.0, max_ack_pending=4 * self.batch_size, max_deliver=-1,
+                num_replicas=self.bus.replicas))
+
+    async def _keep_leases(self) -> None:
+        while not self._stopping.is_set():
+            await asyncio.sleep(3.0)
+            try:
+                await self._rebalance()
+            except Exception as exc:  # noqa: BLE001 - NATS may be failing over; try again next tick
+                log.warning("partition leases not refreshed: %s", exc)
+
+    async def _rebalance(self) -> None:
+        assert self._leases is not None
+        held = await self._leases.refresh()
+        for partition in held - set(self._tasks):
+            self._tasks[partition] = asyncio.create_task(self._run(partition), name=f"pipeline-p{partition}")
+        for partition in set(self._tasks) - held:
+            self._tasks.pop(partition).cancel()
+
+    async def _run(self, partition: int) -> None:
+        reader = PullReader(self.bus.nc, bus.EVENTS, consumer_name(partition), batch=self.batch_size)
+        await reader.start()
+        try:
+            while not self._stopping.is_set():
+                msgs = await reader.next_batch(self.batch_size, wait=0.5)
+                if msgs:
+                    try:
+                        await self.process(msgs)
+                    except Exception:  # noqa: BLE001 - unacked inputs come back after AckWait
+                        log.exception("pipeline batch failed on partition %d; it will be redelivered", partition)
+                        await asyncio.sleep(1.0)
+        finally:
+            await reader.stop()
+
+    async def process(self, msgs: list[Msg]) -> None:
+        """Process one batch of EVENTS messages and ack each input whose outputs are stored."""
+        started = time.monotonic()
+        inputs = [await self._accept(msg) for msg in msgs]
+        await self._drop_duplicates(inputs)
+        for item in inputs:
+            if item.event is not None:
+                await self._route(item)
+        nc = self.bus.nc
+        for item in inputs:
+            results = await asyncio.gather(*item.futures, return_exceptions=True) if item.futures else ()
+            failed = [r for r in results if isinstance(r, BaseException)]
+            if failed:
+                log.warning("outputs of %s not stored (%s); it will be redelivered", item.msg.subject, failed[0])
+                await nak(nc, item.msg, delay=min(30.0, 2.0 ** deliveries(item.msg)))
+            else:
+                await ack(nc, item.msg)
+        self.metrics.observe("hub_pipeline_batch_seconds", time.monotonic() - started)
+
+    async def _accept(self, msg: Msg) -> _Input:
+        item = _Input(msg)
+        try:
+            item.event = upcast(parse_event(msg.data))
+        except EventError as exc:
+            await self._dead_letter(item, exc.error_class, str(exc))
+        return item
+
+    async def _drop_duplicates(self, inputs: list[_Input]) -> None:
+        """Idempotent consumer: an idempotency key is taken by the first event id that carries it."""
+        js = self.bus.js
+        marks: list[tuple[_Input, str, asyncio.Future]] = []
+        for item in inputs:
+            if item.event is None:
+                continue
+            key = bus.kv_key(item.event.idempotency_key)
+            future = await js.publish_async(f"$KV.{bus.KV_DEDUPE}.{key}", item.event.id.encode(),
+                                            headers={"Nats-Expected-Last-Subject-Sequence": "0"})
+            marks.append((item, key, future))
+        kv = None
+        for item, key, future in marks:
+            try:
+                await future
+                continue
+            except APIError as exc:
+                if exc.err_code != _WRONG_LAST_SEQUENCE:
+                    raise
+            kv = kv or await self.bus.kv(bus.KV_DEDUPE)
+            holder = (await kv.get(key)).value.decode()
+            if holder != item.event.id:  # a redelivery of the same event keeps going; a repeat stops here
+                self.metrics.inc("hub_duplicates_dropped_total", connector=_connector(item.msg))
+                item.event = None
+
+    async def _route(self, item: _Input) -> None:
+        event = item.event
+        assert event is not None
+        source = _connector(item.msg)
+        for observe in self.observers:
+            for extra in observe(source, event):
+                await self._publish_event(item, extra, route="schema-monitor")
+        self.metrics.inc("hub_events_total", connector=source, type=event.type)
+        try:
+            out = self.hooks.process(event)
+            event = out.event
+            outputs = self.router.route(event) + out.extra
+        except Exception as exc:  # noqa: BLE001 - a broken route dead-letters its event, others flow
+            await self._dead_letter(item, "permanent", f"routing {event.type} {event.id}: {exc!r}")
+            return
+        body = None
+        for output in outputs:
+            if isinstance(output, Derived):
+                await self._publish_event(item, output.event, route=output.route)
+                continue
+            if output.event is not event:
+                await self._publish_delivery(item, output, output.event.model_dump_json().encode())
+                continue
+            body = body or event.model_dump_json().encode()
+            await self._publish_delivery(item, output, body)
+        for record in out.audit:
+            await self._publish(item, f"audit.{record.get('kind', 'hook')}", orjson.dumps(record, option=orjson.OPT_SORT_KEYS),
+                          {"hub-event-id": event.id})
+        if not outputs:
+            self.metrics.inc("hub_unrouted_events_total", type=event.type)
+
+    async def _publish_delivery(self, item: _Input, delivery: Delivery, body: bytes) -> None:
+        event = delivery.event
+        targets = list(self.router.resolve(delivery))
+        if not targets:
+            self.metrics.inc("hub_unbound_role_total", role=delivery.role or "")
+        for target in targets:
+            headers = event.nats_headers()
+            headers["Nats-Msg-Id"] = f"{event.id}:{target}"
+            headers["hub-route"] = delivery.route
+            headers["hub-connector"] = _connector(item.msg)
+            headers["hub-ingress-ts"] = item.msg.headers.get("hub-ingress-ts", "") if item.msg.headers else ""
+            await self._publish(item, bus.outbox_subject(target, event.type), body, headers)
+
+    async def _publish_event(self, item: _Input, event: Envelope, route: str) -> None:
+        headers = event.nats_headers()
+        headers["Nats-Msg-Id"] = event.idempotency_key
+        headers["hub-connector"] = f"route:{route}"
+        subject = bus.events_subject(event.type, event.schema_version, event.subject, self.partitions)
+        await self._publish(item, subject, event.model_dump_json().encode(), headers)
+
+    async def _dead_letter(self, item: _Input, error_class: str, error: str) -> None:
+        msg = item.msg
+        letter = dlq.DeadLetter.of(stage="pipeline", raw=msg.data, headers=dict(msg.headers or {}),
+                                   error_class=error_class, error=error, subject=msg.subject,
+                                   connector=_connector(msg), attempts=deliveries(msg))
+        self.metrics.inc("hub_dead_letters_total", connector=letter.connector, stage="pipeline")
+        subject, body, headers = dlq.publish_args(letter)
+        await self._publish(item, subject, body, headers)
+        item.event = None
+
+    async def _publish(self, item: _Input, subject: str, body: bytes, headers: dict[str, str]) -> None:
+        item.futures.append(await self.bus.js.publish_async(subject, body, headers=headers))
+
+
+def _connector(msg: Msg) -> str:
+    return (msg.headers or {}).get("hub-connector", "")

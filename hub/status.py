@@ -1,0 +1,83 @@
+"""What `hub status` and `hub connectors list` show: workers, connectors, streams, dead letters."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from nats.js.errors import NotFoundError
+
+from hub import bus
+
+
+async def worker_statuses(b: bus.Bus, fresh_seconds: float = 15.0) -> list[dict[str, Any]]:
+    kv = await b.kv(bus.KV_STATE)
+    try:
+        keys = await kv.keys()
+    except Exception:  # noqa: BLE001 - an empty bucket raises NoKeysError
+        return []
+    workers = []
+    for key in keys:
+        if not key.startswith("worker."):
+            continue
+        try:
+            entry = await kv.get(key)
+        except NotFoundError:
+            continue
+        status = orjson.loads(entry.value)
+        if time.time() - status.get("updated_at", 0) <= fresh_seconds:
+            workers.append(status)
+    return workers
+
+
+async def gather_status(b: bus.Bus, config_path: str | None) -> dict[str, Any]:
+    from hub.config import load_config
+    from hub.instances import registered
+
+    workers = await worker_statuses(b)
+    running: dict[str, dict[str, Any]] = {}
+    for worker in workers:
+        for row in worker.get("connectors", []):
+            merged = running.setdefault(row["name"], dict(row, workers=0, delivered=0))
+            merged["workers"] += 1
+            merged["delivered"] += row.get("delivered") or 0
+            if row["state"] != "running":
+                merged["state"] = row["state"]
+                merged["last_error"] = row.get("last_error")
+    connectors: dict[str, dict[str, Any]] = {}
+    if config_path:
+        for name, body in load_config(config_path).connectors.items():
+            connectors[name] = {"name": name, "type": body.get("type"), "origin": "config", "state": "not running"}
+    for name, record in (await registered(b)).items():
+        connectors[name] = {"name": name, "type": record["config"].get("type"), "origin": "registry",
+                            "state": "not running", "registered_at": record.get("registered_at")}
+    for name, row in running.items():
+        connectors[name] = {**connectors.get(name, {}), **row}
+    streams = {}
+    for name in (bus.EVENTS, bus.OUTBOX, bus.DLQ, bus.AUDIT):
+        try:
+            info = await b.js.stream_info(name)
+            streams[name] = {"messages": info.state.messages, "bytes": info.state.bytes}
+        except NotFoundError:
+            streams[name] = {"messages": 0, "bytes": 0}
+    return {"workers": workers, "connectors": sorted(connectors.values(), key=lambda r: r["name"]),
+            "streams": streams, "dead_letters": streams[bus.DLQ]["messages"]}
+
+
+def render_status(data: dict[str, Any]) -> str:
+    lines = [f"workers: {len(data['workers'])}"]
+    for worker in data["workers"]:
+        lines.append(f"  {worker['worker']}  partitions {worker['partitions']}  pid {worker['pid']}")
+    lines.append("connectors:")
+    for row in data["connectors"]:
+        extra = f"  delivered {row['delivered']}" if row.get("delivered") else ""
+        error = f"  last error: {row['last_error']}" if row.get("last_error") else ""
+        lines.append(f"  {row['name']:<20} {row.get('type') or '?':<14} {row['origin']:<9} {row['state']}{extra}{error}")
+    lines.append("streams:")
+    for name, info in data["streams"].items():
+        lines.append(f"  {name:<8} {info['messages']} messages")
+    lines.append(f"dead letters: {data['dead_letters']}")
+    for section in data.get("sections", []):
+        lines.append(section)
+    return "\n".join(lines)
