@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -37,8 +38,6 @@ async def check_connector(b: bus.Bus, config_path: str | None, name: str) -> tup
         return False, f"{type(exc).__name__}: {exc}"
     finally:
         if connector.direction == "sink":
-            try:
+            with contextlib.suppress(Exception):
                 await connector.stop()
-            except Exception:  # noqa: BLE001
-                pass
     return True, detail if isinstance(detail, str) else orjson.dumps(detail).decode()

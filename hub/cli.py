@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import re
@@ -174,10 +175,8 @@ def events_tail(event_type: str | None, stream: str, last: int, follow: bool, co
     async def action(b):
         await tail(b.js, stream, event_type, last, follow, lambda line: click.echo(line))
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         _run(_with_bus(config_path, nats_url, action))
-    except KeyboardInterrupt:
-        pass
 
 
 # ---------------------------------------------------------------- connectors

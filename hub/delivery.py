@@ -10,8 +10,10 @@ DLQ at once. While a target's circuit is open its deliveries wait without spendi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
 from nats.js import api as js_api
@@ -24,7 +26,7 @@ from hub import bus, dlq
 from hub.circuit import CircuitBreaker
 from hub.errors import TransientError, classify
 from hub.metrics import Metrics
-from hub.pull import PullReader, ack, deliveries, nak, stream_seq
+from hub.pull import PullReader, ack, deliveries, drained, nak, stream_seq
 from hub.sdk import Sink
 
 log = logging.getLogger("hub.delivery")
@@ -43,6 +45,7 @@ class Deliverer:
         self.breaker = CircuitBreaker(sink.config.circuit.failure_threshold, sink.config.circuit.open_seconds)
         self.metrics = metrics
         self._held: dict[int, int] = {}  # stream seq -> deliveries that were held back, not attempted
+        self._first_failure: dict[int, datetime] = {}  # stream seq -> when its first attempt failed
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.delivered = 0
@@ -82,20 +85,21 @@ class Deliverer:
                     await self._sleep(self.breaker.seconds_until_trial())
                     continue
                 trial = self.breaker.state == "half_open"
-                msgs = await reader.next_batch(1 if trial else self.sink.config.batch_size, wait=0.5)
-                for index, msg in enumerate(msgs):
-                    if self.breaker.state == "open":
-                        await self._hold(msgs[index:])
-                        break
-                    await self._deliver_one(msg)
+                await self._deliver(await reader.next_batch(1 if trial else self.sink.config.batch_size, wait=0.5))
+            await drained(reader, self.bus.nc, self._deliver, time.monotonic() + 5.0)
         finally:
             await reader.stop()
 
+    async def _deliver(self, msgs: list[Msg]) -> None:
+        for index, msg in enumerate(msgs):
+            if self.breaker.state == "open":
+                await self._hold(msgs[index:])
+                return
+            await self._deliver_one(msg)
+
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=max(0.05, seconds))
-        except TimeoutError:
-            pass
 
     async def _hold(self, msgs: list[Msg]) -> None:
         delay = max(1.0, self.breaker.seconds_until_trial())
@@ -119,6 +123,7 @@ class Deliverer:
             return
         self.breaker.record_success()
         self._held.pop(stream_seq(msg), None)
+        self._first_failure.pop(stream_seq(msg), None)
         self.delivered += 1
         self.metrics.inc("hub_delivered_total", connector=self.name)
         ingress = (msg.headers or {}).get("hub-ingress-ts")
@@ -138,6 +143,7 @@ class Deliverer:
 
     async def _failed(self, msg: Msg, exc: Exception, attempt: int) -> None:
         error_class = classify(exc)
+        self._first_failure.setdefault(stream_seq(msg), datetime.now(UTC))
         self.last_error = f"{type(exc).__name__}: {exc}"
         self.metrics.inc("hub_delivery_errors_total", connector=self.name, error_class=error_class)
         if error_class == "transient":
@@ -165,6 +171,7 @@ class Deliverer:
         letter = dlq.DeadLetter.of(stage="deliver", raw=msg.data, headers=headers, error_class=error_class,
                                    error=f"{type(exc).__name__}: {exc}", subject=msg.subject, connector=self.name,
                                    route=headers.get("hub-route") or None, attempts=max(attempt, 1))
+        letter.first_failure = self._first_failure.pop(stream_seq(msg), letter.first_failure)
         await dlq.store(self.bus.js, letter)
         self.metrics.inc("hub_dead_letters_total", connector=self.name, stage="deliver")
         log.warning("dead-lettered %s for %s after %d attempt(s): %s", letter.event_id, self.name, attempt, exc)

@@ -10,6 +10,7 @@ letter and writes an AUDIT record.
 from __future__ import annotations
 
 import base64
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -142,10 +143,8 @@ async def find(js: JetStreamContext, letter_id: str) -> DeadLetter | None:
 
 
 async def remove(js: JetStreamContext, letter: DeadLetter) -> None:
-    try:
+    with contextlib.suppress(NotFoundError):
         await js.delete_msg(bus.DLQ, letter.seq)
-    except NotFoundError:
-        pass
 
 
 def replay_target(letter: DeadLetter, partitions: int) -> str:
@@ -173,7 +172,7 @@ async def replay(js: JetStreamContext, letters: Iterable[DeadLetter], *, partiti
         subject = replay_target(letter, partitions)
         await js.publish(subject, letter.raw(), headers=headers)
         await remove(js, letter)
-        await js.publish(f"audit.replay", orjson.dumps({
+        await js.publish("audit.replay", orjson.dumps({
             "kind": "replay", "dead_letter": letter.id, "stage": letter.stage, "connector": letter.connector,
             "event_id": letter.event_id, "subject": subject, "at": datetime.now(UTC).isoformat()}),
             headers={"hub-event-id": letter.event_id or ""})

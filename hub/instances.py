@@ -128,7 +128,7 @@ class InstanceManager:
         while True:
             try:
                 entry = await watcher.updates(timeout=5.0)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 continue
             except Exception as exc:  # noqa: BLE001 - NATS reconnecting; keep watching
                 log.warning("connector registry watch: %s", exc)

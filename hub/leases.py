@@ -8,6 +8,7 @@ workers than before share the load; a dead worker's leases expire and others tak
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import uuid
@@ -55,18 +56,14 @@ class PartitionLeases:
     async def release(self, partition: int) -> None:
         revision = self._held.pop(partition, None)
         if revision is not None:
-            try:
+            with contextlib.suppress(KeyWrongLastSequenceError, NotFoundError):
                 await self.kv.delete(self._key(partition), last=revision)
-            except (KeyWrongLastSequenceError, NotFoundError):
-                pass
 
     async def release_all(self) -> None:
         for partition in list(self._held):
             await self.release(partition)
-        try:
+        with contextlib.suppress(NotFoundError):
             await self.kv.delete(f"worker.{self.worker_id}")
-        except NotFoundError:
-            pass
 
     async def _live_workers(self) -> int:
         try:

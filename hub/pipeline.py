@@ -17,20 +17,22 @@ from dataclasses import dataclass, field
 import orjson
 from nats.aio.msg import Msg
 from nats.js import api as js_api
-from nats.js.errors import APIError, NotFoundError
+from nats.js.errors import NotFoundError
 
 from canonical import Envelope, EventError, parse_event, upcast
 from hub import bus, dlq
 from hub.hooks import HookStage, NoHooks
 from hub.leases import PartitionLeases
 from hub.metrics import Metrics
-from hub.pull import PullReader, ack, deliveries, nak
+from hub.publisher import AsyncPublisher, PublishError, gather_acks
+from hub.pull import PullReader, ack, deliveries, drained, nak, stream_seq
 from hub.router import Router
 from routes import Delivery, Derived
 
 log = logging.getLogger("hub.pipeline")
 
 _WRONG_LAST_SEQUENCE = 10071
+_ACK_TIMEOUT = 10.0
 Observer = Callable[[str, Envelope], list[Envelope]]
 
 
@@ -62,6 +64,7 @@ class Pipeline:
         self._lease_task: asyncio.Task | None = None
 
     async def start(self, worker_id: str | None = None) -> None:
+        self._publisher = await AsyncPublisher(self.bus.nc).start()
         for partition in range(self.partitions):
             await self._ensure_consumer(partition)
         self._leases = PartitionLeases(await self.bus.kv(bus.KV_LEASES), self.partitions, worker_id)
@@ -77,6 +80,7 @@ class Pipeline:
         self._tasks.clear()
         if self._leases:
             await self._leases.release_all()
+        await self._publisher.stop()
 
     @property
     def owned(self) -> set[int]:
@@ -111,15 +115,22 @@ class Pipeline:
     async def _run(self, partition: int) -> None:
         reader = PullReader(self.bus.nc, bus.EVENTS, consumer_name(partition), batch=self.batch_size)
         await reader.start()
+
+        async def handle(msgs: list[Msg]) -> None:
+            try:
+                await self.process(msgs)
+            except Exception:  # noqa: BLE001 - unacked inputs come back after AckWait
+                log.exception("pipeline batch failed on partition %d; it will be redelivered", partition)
+                await asyncio.sleep(1.0)
+
         try:
             while not self._stopping.is_set():
                 msgs = await reader.next_batch(self.batch_size, wait=0.5)
                 if msgs:
-                    try:
-                        await self.process(msgs)
-                    except Exception:  # noqa: BLE001 - unacked inputs come back after AckWait
-                        log.exception("pipeline batch failed on partition %d; it will be redelivered", partition)
-                        await asyncio.sleep(1.0)
+                    await handle(msgs)
+            # Messages already on their way to this reader are processed now, not left for AckWait:
+            # a redelivery half a minute later would overtake nothing but would arrive out of order.
+            await drained(reader, self.bus.nc, handle, time.monotonic() + 5.0)
         finally:
             await reader.stop()
 
@@ -132,9 +143,11 @@ class Pipeline:
             if item.event is not None:
                 await self._route(item)
         nc = self.bus.nc
+        everything = [f for item in inputs for f in item.futures]
+        if everything:
+            await asyncio.wait(everything, timeout=_ACK_TIMEOUT)
         for item in inputs:
-            results = await asyncio.gather(*item.futures, return_exceptions=True) if item.futures else ()
-            failed = [r for r in results if isinstance(r, BaseException)]
+            failed = [problem for problem in map(_problem, item.futures) if problem]
             if failed:
                 log.warning("outputs of %s not stored (%s); it will be redelivered", item.msg.subject, failed[0])
                 await nak(nc, item.msg, delay=min(30.0, 2.0 ** deliveries(item.msg)))
@@ -151,27 +164,25 @@ class Pipeline:
         return item
 
     async def _drop_duplicates(self, inputs: list[_Input]) -> None:
-        """Idempotent consumer: an idempotency key is taken by the first event id that carries it."""
-        js = self.bus.js
+        """Idempotent consumer: an idempotency key is taken by the first EVENTS message that carries it."""
         marks: list[tuple[_Input, str, asyncio.Future]] = []
         for item in inputs:
             if item.event is None:
                 continue
             key = bus.kv_key(item.event.idempotency_key)
-            future = await js.publish_async(f"$KV.{bus.KV_DEDUPE}.{key}", item.event.id.encode(),
-                                            headers={"Nats-Expected-Last-Subject-Sequence": "0"})
+            future = await self._publisher.publish(f"$KV.{bus.KV_DEDUPE}.{key}", _holder(item.msg),
+                                                   {"Nats-Expected-Last-Subject-Sequence": "0"})
             marks.append((item, key, future))
+        outcomes = await gather_acks([future for _, _, future in marks], timeout=_ACK_TIMEOUT)
         kv = None
-        for item, key, future in marks:
-            try:
-                await future
+        for (item, key, _), outcome in zip(marks, outcomes, strict=True):
+            if not isinstance(outcome, BaseException):
                 continue
-            except APIError as exc:
-                if exc.err_code != _WRONG_LAST_SEQUENCE:
-                    raise
+            if not (isinstance(outcome, PublishError) and outcome.err_code == _WRONG_LAST_SEQUENCE):
+                raise outcome
             kv = kv or await self.bus.kv(bus.KV_DEDUPE)
-            holder = (await kv.get(key)).value.decode()
-            if holder != item.event.id:  # a redelivery of the same event keeps going; a repeat stops here
+            holder = (await kv.get(key)).value
+            if holder != _holder(item.msg):  # a redelivery of the same message goes on; a repeat stops here
                 self.metrics.inc("hub_duplicates_dropped_total", connector=_connector(item.msg))
                 item.event = None
 
@@ -237,7 +248,19 @@ class Pipeline:
         item.event = None
 
     async def _publish(self, item: _Input, subject: str, body: bytes, headers: dict[str, str]) -> None:
-        item.futures.append(await self.bus.js.publish_async(subject, body, headers=headers))
+        item.futures.append(await self._publisher.publish(subject, body, headers))
+
+
+def _problem(future: asyncio.Future) -> BaseException | None:
+    if not future.done():
+        future.cancel()
+        return TimeoutError("no PubAck in time")
+    return future.exception()
+
+
+def _holder(msg: Msg) -> bytes:
+    """What marks an idempotency key as taken: the EVENTS message that carried it first."""
+    return str(stream_seq(msg)).encode()
 
 
 def _connector(msg: Msg) -> str:

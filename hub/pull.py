@@ -22,7 +22,7 @@ _STATUS_HDR = "Status"
 
 
 class PullReader:
-    def __init__(self, nc: Client, stream: str, consumer: str, *, batch: int = 256, expires: float = 5.0) -> None:
+    def __init__(self, nc: Client, stream: str, consumer: str, *, batch: int = 256, expires: float = 2.0) -> None:
         self._nc = nc
         self._api = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
         self._batch = batch
@@ -33,6 +33,7 @@ class PullReader:
         self._ids = itertools.count()
         self._prefix = ""
         self._sub = None
+        self._draining = False
 
     async def start(self) -> None:
         self._prefix = self._nc.new_inbox()
@@ -43,6 +44,20 @@ class PullReader:
         if self._sub is not None:
             await self._sub.unsubscribe()
             self._sub = None
+
+    def drain(self) -> None:
+        """Ask for nothing more; what open requests still bring is handed out until `finished`."""
+        self._draining = True
+
+    @property
+    def finished(self) -> bool:
+        return self._draining and not self._buffer and not self._open
+
+    def take_all(self) -> list[Msg]:
+        """Whatever is buffered, for a caller that gives up waiting (it should nak them)."""
+        out = list(self._buffer)
+        self._buffer.clear()
+        return out
 
     async def next_batch(self, max_msgs: int, wait: float) -> list[Msg]:
         """Up to `max_msgs` delivered messages, waiting at most `wait` seconds for the first."""
@@ -64,6 +79,9 @@ class PullReader:
 
     async def _top_up(self) -> None:
         now = time.monotonic()
+        if self._draining:
+            self._open = {i: state for i, state in self._open.items() if state[1] >= now}
+            return
         for inbox in [i for i, (_, deadline) in self._open.items() if deadline < now]:
             del self._open[inbox]  # its end-of-request status was lost (reconnect); stop waiting for it
         credits = sum(c for c, _ in self._open.values())
@@ -71,7 +89,7 @@ class PullReader:
             return
         want = self._batch - int(credits)
         inbox = f"{self._prefix}.{next(self._ids)}"
-        self._open[inbox] = [want, now + self._expires + 2.0]
+        self._open[inbox] = [want, now + self._expires + 1.0]
         request = orjson.dumps({"batch": want, "expires": int(self._expires * 1e9)})
         await self._nc.publish(self._api, request, reply=inbox)
 
@@ -93,6 +111,17 @@ class PullReader:
                 del self._open[oldest]
         self._buffer.append(msg)
         self._arrived.set()
+
+
+async def drained(reader: PullReader, nc: Client, handle, stop_by: float) -> None:
+    """Hand the rest of what was delivered to `handle`; past `stop_by` nak it so it comes back at once."""
+    reader.drain()
+    while not reader.finished and time.monotonic() < stop_by:
+        msgs = await reader.next_batch(1 << 30, wait=0.2)
+        if msgs:
+            await handle(msgs)
+    for msg in reader.take_all():
+        await nak(nc, msg, 0.0)
 
 
 ACK = b""

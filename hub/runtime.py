@@ -7,6 +7,7 @@ the batches in hand, deliverers finish theirs, and the process exits 0.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -116,10 +117,8 @@ class Hub:
 
     async def _clear_status(self) -> None:
         if self.bus and not self.bus.nc.is_closed:
-            try:
+            with contextlib.suppress(Exception):
                 await (await self.bus.kv(bus.KV_STATE)).delete(f"worker.{self.worker_id}")
-            except Exception:  # noqa: BLE001
-                pass
 
 
 async def run_until_signalled(hub: Hub, ready: asyncio.Event | None = None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from nats.js import JetStreamContext
@@ -28,7 +27,7 @@ async def tail(js: JetStreamContext, stream: str, event_type: str | None, last: 
         while True:
             try:
                 msgs = await sub.fetch(100, timeout=1.0)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 if not follow:
                     return shown
                 continue

@@ -48,7 +48,8 @@ def write_ndjson(path: Path, events: list[dict[str, Any]]) -> None:
 def read_ndjson(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    complete = path.read_text().split("\n")[:-1]  # a line still being written has no newline yet
+    return [json.loads(line) for line in complete if line.strip()]
 
 
 def assert_per_item_order(delivered: list[dict[str, Any]]) -> None:

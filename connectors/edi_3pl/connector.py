@@ -1,0 +1,291 @@
+"""The `edi.sftp` connector: one trading partner's SFTP server, polled for inbound EDI and written to.
+
+As a source it picks up each inbound file exactly once (ledger in KV), publishes its canonical
+events, acknowledges every interchange (997 / CONTRL) and archives the file. As a sink it sends
+850 / ORDERS and 940 documents and books the acknowledgement it expects from the partner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import hashlib
+import posixpath
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from canonical import Envelope, EventError, parse_event
+from connectors.edi_3pl import acks, edifact, edifact_map, ledger, x12, x12_map
+from connectors.edi_3pl.config import EdiSftpConfig
+from connectors.edi_3pl.control import control_for
+from connectors.edi_3pl.errors import EdiError
+from connectors.edi_3pl.mapping import Partner
+from connectors.edi_3pl.translate import Document, InterchangeResult, Translation, translate
+from connectors.edi_3pl.transport import SftpClient, SftpSession, SftpSettings
+from hub.errors import ContractError, HubError
+from hub.sdk import ConnectorContext, Sink
+
+_ACK_PROBLEMS = ("rejected", "accepted_with_errors")
+
+
+class EdiSftp(Sink):
+    type_name: ClassVar[str] = "edi.sftp"
+    config_model = EdiSftpConfig
+    direction = "both"
+    summary = "Supplier / 3PL EDI (X12, EDIFACT) over SFTP: inbound documents, outbound 850 / ORDERS / 940, acks."
+
+    def __init__(self, name: str, config: EdiSftpConfig, ctx: ConnectorContext) -> None:  # type: ignore[override]
+        super().__init__(name, config, ctx)
+        self.config: EdiSftpConfig = config
+        self.partner = Partner(config.partner, config.supplier_id, config.location, config.adjustment_reasons)
+        self.session = SftpSession(_settings(config), attempts=config.attempts, backoff=config.backoff)
+        self._poller: asyncio.Task[None] | None = None
+        self._book_lock = asyncio.Lock()  # the open-acknowledgement book is read-modify-write
+
+    async def start(self) -> None:
+        self._poller = asyncio.create_task(self._poll_loop(), name=f"edi.sftp:{self.name}")
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+            self._poller = None
+        await self.session.close()
+
+    async def check(self) -> str:
+        """Connect (host key checked), create missing folders and count the files waiting."""
+        c = self.config
+        await self.session.call("preparing folders", lambda client: _ensure_folders(client, c))
+        files = await self.session.call(f"listing {c.inbound_dir}", lambda client: client.list_files(c.inbound_dir))
+        return f"{len(files)} file(s) in {c.inbound_dir}"
+
+    def accepts(self, event_type: str) -> bool:
+        return event_type in ("purchase_order.changed", "transfer.requested")
+
+    # ---- source -------------------------------------------------------------------------------
+
+    async def _poll_loop(self) -> None:
+        while True:
+            try:
+                await self.poll_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a partner's outage must not end the loop
+                self.ctx.count("edi_poll_failures", partner=self.config.partner)
+                self.ctx.log.warning("polling partner %s failed: %s", self.config.partner, exc)
+            await asyncio.sleep(self.config.poll_interval)
+
+    async def poll_once(self) -> int:
+        """Process every waiting inbound file and raise tasks for overdue acknowledgements; files processed."""
+        c = self.config
+        await self.session.call("preparing folders", lambda client: _ensure_folders(client, c))
+        files = await self.session.call(f"listing {c.inbound_dir}", lambda client: client.list_files(c.inbound_dir))
+        names = sorted(f.name for f in files if any(fnmatch.fnmatch(f.name, p) for p in c.inbound_patterns))
+        for name in names:
+            await self.process_file(name)
+        await self.raise_overdue()
+        return len(names)
+
+    async def process_file(self, name: str) -> None:
+        c = self.config
+        path = posixpath.join(c.inbound_dir, name)
+        raw = await self.session.call(f"reading {path}", lambda client: client.read(path))
+        key = ledger.file_key(name, raw)
+        claim = await ledger.claim(self.ctx.state, key, c.claim_timeout)
+        if claim == "busy":
+            return
+        if claim == "done":
+            self.ctx.count("edi_duplicate_files", partner=c.partner)
+            self.ctx.log.info("file %s was processed before (same name, size and content); archiving it", name)
+            await self._archive(path)
+            return
+        try:
+            translation = translate(raw, self.partner)
+        except EdiError as exc:
+            await self._refuse(path, raw, f"{name}: {exc}", exc.error_class)
+            await ledger.mark(self.ctx.state, key, "done", outcome="refused")
+            return
+        if claim == "new":
+            await self._ingest(name, raw, translation)
+            await ledger.mark(self.ctx.state, key, "ingested")
+        await self._acknowledge(key, translation)
+        if translation.events or not translation.errors:
+            await self._archive(path)
+        else:
+            await self._to_error_folder(path, "; ".join(str(e) for e in translation.errors))
+        await ledger.mark(self.ctx.state, key, "done", outcome="processed")
+        self.ctx.count("edi_files", partner=c.partner, standard=translation.standard)
+
+    async def _ingest(self, name: str, raw: bytes, translation: Translation) -> None:
+        for ic in translation.interchanges:
+            for error in ic.errors:
+                self.ctx.log.warning("%s: %s", name, error)
+            for doc in ic.documents:
+                if doc.accepted:
+                    _validate(doc, ic)
+                if not doc.accepted:
+                    self.ctx.count("edi_documents_refused", partner=self.config.partner, document=doc.type)
+                    await self.ctx.dead_letter(raw=raw, reason="; ".join(str(e) for e in doc.errors),
+                                               error_class="contract", origin=f"{name}#{ic.control}/{doc.control}",
+                                               headers={"edi-document": doc.type, "edi-partner": self.config.partner})
+        events = translation.events
+        if events:
+            result = await self.ctx.ingest(events, raw=raw, origin=name)
+            self.ctx.count("edi_events", result.stored, partner=self.config.partner)
+        for event in events:
+            if event["type"] == "partner.acknowledged":
+                await self._settle(event["data"])
+
+    async def _acknowledge(self, key: str, translation: Translation) -> None:
+        c = self.config
+        for index, ic in enumerate(translation.interchanges):
+            if not acks.needs_ack(ic):
+                continue
+            standard = ic.standard
+            control = await control_for(self.ctx.state, f"ackctl.{key[5:]}.{index}", standard)
+            document, text = acks.render_ack(ic, self.partner, sender=(c.our_qualifier, c.our_id), control=control,
+                                             when=datetime.now(UTC), x12_version=c.x12_version,
+                                             usage="T" if c.test_usage else "P")
+            await self._write(document, control, text.encode(_encoding(ic)))
+
+    async def _archive(self, path: str) -> None:
+        folder = self.config.archive_dir
+        await self.session.call(f"archiving {path}", lambda client: client.move(path, folder))
+
+    async def _refuse(self, path: str, raw: bytes, reason: str, error_class: str) -> None:
+        self.ctx.count("edi_files_refused", partner=self.config.partner)
+        await self.ctx.dead_letter(raw=raw, reason=reason, error_class=error_class, origin=posixpath.basename(path),
+                                   headers={"edi-partner": self.config.partner})
+        await self._to_error_folder(path, reason)
+
+    async def _to_error_folder(self, path: str, reason: str) -> None:
+        folder = self.config.error_dir
+
+        def move(client: SftpClient) -> None:
+            target = client.move(path, folder)
+            client.write_atomic(folder, posixpath.basename(target) + ".reason", (reason + "\n").encode())
+
+        await self.session.call(f"moving {path} to {folder}", move)
+
+    # ---- acknowledgements owed to us -----------------------------------------------------------
+
+    async def _settle(self, ack: dict[str, Any]) -> None:
+        async with self._book_lock:
+            record = await acks.settle(self.ctx.state, ack["interchange_control"])
+        if record is None:
+            self.ctx.count("edi_unexpected_acks", partner=self.config.partner)
+            self.ctx.log.info("acknowledgement of interchange %s matches nothing we sent", ack["interchange_control"])
+            return
+        now = datetime.now(UTC)
+        if ack["status"] in _ACK_PROBLEMS:
+            await self.ctx.ingest([acks.ack_task(record, "ack_rejected", now=now, ack=ack)], origin="edi-ack")
+        elif record.get("task_raised") or datetime.fromisoformat(record["deadline"]) < now:
+            await self.ctx.ingest([acks.ack_task(record, "ack_late", now=now, ack=ack)], origin="edi-ack")
+
+    async def raise_overdue(self) -> int:
+        now = datetime.now(UTC)
+        async with self._book_lock:
+            late = await acks.overdue(self.ctx.state, now)
+        if late:
+            await self.ctx.ingest([acks.ack_task(r, "ack_overdue", now=now) for r in late], origin="edi-ack")
+        return len(late)
+
+    # ---- sink ---------------------------------------------------------------------------------
+
+    async def deliver(self, event: Envelope, attempt: int) -> None:
+        c = self.config
+        document, body = self._outbound(event)
+        sent_key = "out." + hashlib.sha256(event.idempotency_key.encode()).hexdigest()[:40]
+        if await self.ctx.state.get(sent_key + ".sent"):
+            return
+        control = await control_for(self.ctx.state, sent_key, c.standard)
+        text = self._render(document, body, control)
+        name = await self._write(document, control, text.encode("utf-8"))
+        now = datetime.now(UTC)
+        record = {"partner": c.partner, "standard": c.standard, "control": _control_text(c.standard, control),
+                  "document_type": document, "file": name, "event_id": event.id, "sent_at": now.isoformat(),
+                  "deadline": (now + timedelta(seconds=c.ack_deadline)).isoformat()}
+        async with self._book_lock:
+            await acks.expect(self.ctx.state, record)
+        await self.ctx.state.put(sent_key + ".sent", True)
+
+    def _outbound(self, event: Envelope) -> tuple[str, list[Any]]:
+        data = event.model_dump(mode="json")
+        try:
+            if event.type == "purchase_order.changed":
+                if self.config.standard == "x12":
+                    return "850", x12_map.render_850(data, self.partner)
+                return "ORDERS", edifact_map.render_orders(data, self.partner)
+            if event.type == "transfer.requested" and self.config.standard == "x12":
+                return "940", x12_map.render_940(data, self.partner)
+        except EdiError as exc:
+            raise ContractError(f"edi.sftp {self.name}: {exc}", "data") from None
+        raise ContractError(f"edi.sftp {self.name} has no {self.config.standard} document for {event.type}", "type")
+
+    def _render(self, document: str, body: list[Any], control: int) -> str:
+        c = self.config
+        now = datetime.now(UTC)
+        if c.standard == "x12":
+            header = x12.Header(c.our_qualifier, c.our_id, c.partner_qualifier, c.partner_id, control,
+                                x12_map.functional_id(document), now, version=c.x12_version,
+                                usage="T" if c.test_usage else "P")
+            return x12.render(header, [(document, body)])
+        header_e = edifact.Header(c.our_id, c.our_qualifier, c.partner_id, c.partner_qualifier, control, now,
+                                  test=c.test_usage)
+        return edifact.render(header_e, [(edifact_map.ORDERS_TYPE, body)])
+
+    async def _write(self, document: str, control: int, data: bytes) -> str:
+        c = self.config
+        name = c.outbound_name.format(partner=c.partner, document=document, control=control)
+
+        def write(client: SftpClient) -> None:
+            client.ensure_folder(c.outbound_dir)
+            client.write_atomic(c.outbound_dir, name, data, c.temp_suffix)
+
+        await self.session.call(f"writing {name} to {c.outbound_dir}", write)
+        return name
+
+
+def _validate(doc: Document, ic: InterchangeResult) -> None:
+    """Check each event against the canonical model now, so the acknowledgement can report a misfit."""
+    for event in doc.events:
+        try:
+            parse_event(event)
+        except EventError as exc:
+            doc.errors.append(EdiError(f"does not fit the canonical {event['type']} model: {exc}",
+                                       interchange=ic.control, group=doc.group, set_control=doc.control))
+    if doc.errors:
+        doc.events = []
+
+
+def _encoding(ic: InterchangeResult) -> str:
+    source = ic.source
+    if isinstance(source, edifact.Interchange) and source.syntax in ("UNOC", "UNOD", "UNOE", "UNOF"):
+        return "latin-1"
+    return "utf-8"
+
+
+def _control_text(standard: str, control: int) -> str:
+    return f"{control:09d}" if standard == "x12" else str(control)
+
+
+def _ensure_folders(client: SftpClient, c: EdiSftpConfig) -> None:
+    for folder in (c.inbound_dir, c.outbound_dir, c.archive_dir, c.error_dir):
+        client.ensure_folder(folder)
+
+
+def _settings(c: EdiSftpConfig) -> SftpSettings:
+    def reveal(ref: Any) -> str | None:
+        if ref is None:
+            return None
+        try:
+            return ref.reveal()
+        except ValueError as exc:
+            raise HubError(f"edi.sftp {c.partner}: {exc}") from None
+
+    return SftpSettings(
+        host=c.host, port=c.port, username=c.username, password=reveal(c.password),
+        private_key=reveal(c.private_key), passphrase=reveal(c.private_key_passphrase),
+        known_hosts=c.host_key, fingerprint=c.host_key_fingerprint,
+        connect_timeout=c.connect_timeout, operation_timeout=c.operation_timeout,
+    )

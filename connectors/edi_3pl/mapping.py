@@ -1,0 +1,74 @@
+"""What both mappers share: the trading partner, the document's identity, and canonical event dicts."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_ADJUSTMENT_REASONS: Mapping[str, str] = {
+    "AA": "count_correction", "AB": "damage", "AC": "shrink", "AD": "receipt", "AE": "return",
+    "AF": "transfer_in", "AG": "transfer_out", "ZZ": "other",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """The trading partner a document came from, and the defaults its documents may leave out."""
+
+    name: str
+    supplier: str | None = None
+    location: str | None = None
+    adjustment_reasons: Mapping[str, str] = field(default_factory=lambda: DEFAULT_ADJUSTMENT_REASONS)
+
+    @property
+    def source(self) -> str:
+        return f"urn:hub:edi:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentId:
+    """Where one transaction set / message sits, for idempotency keys and event times."""
+
+    partner: Partner
+    standard: str
+    interchange: str
+    group: str
+    document: str
+    time: str  # ISO 8601, from the interchange header
+
+    def event(self, event_type: str, data: dict[str, Any], subject: str, line: int | str = 0,
+              time: str | None = None) -> dict[str, Any]:
+        """A canonical event dict whose id and idempotency key depend only on the document and line."""
+        key = f"edi:{self.partner.name}:{self.standard}:{self.interchange}:{self.group}:{self.document}:{line}"
+        return {
+            "id": "edi-" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest(),
+            "type": event_type,
+            "source": self.partner.source,
+            "time": time or self.time,
+            "subject": subject,
+            "idempotency_key": key,
+            "data": data,
+        }
+
+
+def iso_datetime(date: str, time: str = "") -> str | None:
+    """CCYYMMDD or YYMMDD plus HHMM[SS] as ISO 8601 UTC; None when the date is not a date."""
+    if len(date) == 6 and date.isdigit():
+        date = ("20" if int(date[:2]) < 70 else "19") + date
+    if len(date) != 8 or not date.isdigit():
+        return None
+    month, day = int(date[4:6]), int(date[6:8])
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    time = time if time.isdigit() and len(time) in (4, 6) else "0000"
+    if int(time[:2]) > 23 or int(time[2:4]) > 59:
+        return None
+    seconds = time[4:6] or "00"
+    return f"{date[:4]}-{date[4:6]}-{date[6:8]}T{time[:2]}:{time[2:4]}:{seconds}+00:00"
+
+
+def iso_date(date: str) -> str | None:
+    stamp = iso_datetime(date)
+    return stamp[:10] if stamp else None

@@ -1,0 +1,380 @@
+"""A tolerant X12 reader and a strict X12 writer (pure; no I/O).
+
+The reader takes its delimiters from the ISA segment, accepts any ISA12 version, CR / LF / CRLF
+after or instead of segment terminators and indented segments, and checks the envelopes
+(ISA / IEA, GS / GE, ST / SE counts and control numbers). Errors inside a set or group are kept
+on it (so a 997 can report them); only an unreadable ISA stops the reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from connectors.edi_3pl._gc import paused_gc
+from connectors.edi_3pl.errors import EdiError
+
+Segment = list[str]  # [tag, element 1, element 2, ...]
+
+_WS = " \t\r\n"
+_ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+_ISA_ELEMENTS = 16
+
+# 997 codes: AK304 segment errors, AK5 set errors, AK9 group errors.
+SEGMENT_UNRECOGNISED = "1"
+SET_TRAILER_MISSING = "2"
+SET_CONTROL_MISMATCH = "3"
+SET_COUNT_MISMATCH = "4"
+GROUP_TRAILER_MISSING = "3"
+GROUP_CONTROL_MISMATCH = "4"
+GROUP_COUNT_MISMATCH = "5"
+
+
+@dataclass(frozen=True, slots=True)
+class Delimiters:
+    element: str = "*"
+    component: str = ">"
+    segment: str = "~"
+    repetition: str | None = None
+
+
+@dataclass(slots=True)
+class TransactionSet:
+    id: str
+    control: str
+    segments: list[Segment]  # ST .. SE; segments[i] is segment number i + 1
+    errors: list[EdiError] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FunctionalGroup:
+    functional_id: str
+    sender: str
+    receiver: str
+    date: str
+    time: str
+    control: str
+    version: str
+    sets: list[TransactionSet] = field(default_factory=list)
+    errors: list[EdiError] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Interchange:
+    control: str
+    sender_qualifier: str
+    sender: str
+    receiver_qualifier: str
+    receiver: str
+    date: str
+    time: str
+    version: str
+    usage: str
+    delimiters: Delimiters
+    groups: list[FunctionalGroup] = field(default_factory=list)
+    errors: list[EdiError] = field(default_factory=list)
+
+    @property
+    def segment_count(self) -> int:
+        return sum(len(s.segments) for g in self.groups for s in g.sets)
+
+
+def element(segment: Segment, index: int) -> str:
+    """Element `index` (1-based) of a segment, "" when absent."""
+    return segment[index] if index < len(segment) else ""
+
+
+def read(text: str) -> list[Interchange]:
+    """Every interchange in `text`, in order. Raises EdiError only when no ISA can be read."""
+    with paused_gc():
+        return _read(text)
+
+
+def _read(text: str) -> list[Interchange]:
+    interchanges: list[Interchange] = []
+    offset: int | None = 0
+    while offset is not None:
+        start = _skip_space(text, offset)
+        if start >= len(text):
+            break
+        if not text.startswith("ISA", start):
+            where = f"interchange {len(interchanges) + 1}"
+            raise EdiError(f"expected ISA at character {start}, found {text[start:start + 10]!r}",
+                           segment_id="ISA", interchange=where if interchanges else None)
+        interchange, offset = _read_interchange(text, start)
+        interchanges.append(interchange)
+    if not interchanges:
+        raise EdiError("no ISA segment: the file is empty", segment_id="ISA")
+    return interchanges
+
+
+def _skip_space(text: str, offset: int) -> int:
+    while offset < len(text) and text[offset] in _WS:
+        offset += 1
+    return offset
+
+
+def _read_isa(text: str, start: int) -> tuple[Segment, Delimiters, int]:
+    sep = text[start + 3:start + 4]
+    if not sep or sep.isalnum() or sep in _WS:
+        raise EdiError(f"ISA element separator {sep!r} is not a usable delimiter", segment=1, segment_id="ISA")
+    pos = start + 3
+    for count in range(1, _ISA_ELEMENTS):
+        pos = text.find(sep, pos + 1)
+        if pos < 0:
+            raise EdiError(f"ISA is incomplete: {count} of 16 elements found", segment=1, segment_id="ISA",
+                           element=count)
+    component = text[pos + 1:pos + 2]
+    terminator = text[pos + 2:pos + 3]
+    if not component or component == sep or component.isalnum():
+        raise EdiError(f"ISA16 component separator {component!r} is not a usable delimiter",
+                       segment=1, segment_id="ISA", element=16)
+    fields = text[start:pos + 2].split(sep)
+    body = pos + 3
+    if terminator in ("\r", "\n", ""):
+        # A partner that ends segments with line breaks only.
+        terminator = "\n"
+        if text[pos + 2:pos + 4] == "\r\n":
+            body += 1
+    elif terminator == sep or terminator.isalnum():
+        raise EdiError(f"segment terminator {terminator!r} after ISA16 is not a usable delimiter",
+                       segment=1, segment_id="ISA", element=16)
+    version = fields[12].strip()
+    repetition = fields[11].strip() if version >= "00402" else None
+    if repetition is not None and (len(repetition) != 1 or repetition.isalnum()):
+        raise EdiError(f"ISA11 repetition separator {repetition!r} is not a usable delimiter for version {version}",
+                       segment=1, segment_id="ISA", element=11)
+    return fields, Delimiters(sep, component, terminator, repetition), body
+
+
+def _read_interchange(text: str, start: int) -> tuple[Interchange, int | None]:
+    isa, delims, body = _read_isa(text, start)
+    control = isa[13].strip()
+    ic = Interchange(
+        control=control, sender_qualifier=isa[5].strip(), sender=isa[6].strip(),
+        receiver_qualifier=isa[7].strip(), receiver=isa[8].strip(), date=isa[9].strip(), time=isa[10].strip(),
+        version=isa[12].strip(), usage=isa[15].strip(), delimiters=delims,
+    )
+    if not control.isdigit():
+        ic.errors.append(EdiError(f"ISA13 control number {control!r} is not numeric", interchange=control,
+                                  segment=1, segment_id="ISA", element=13))
+    pieces = text[body:].split(delims.segment)
+    walker = _Walker(ic)
+    separator = delims.element
+    for index, piece in enumerate(pieces):
+        seg_text = piece.strip(_WS)
+        if not seg_text:
+            continue
+        tset = walker.tset
+        if tset is not None:
+            # The hot path: a body segment inside an open set, kept out of the walker's dispatch.
+            seg = seg_text.split(separator)
+            tag = seg[0]
+            if tag not in _ENVELOPE_TAGS and 2 <= len(tag) <= 3 and tag.isalnum():
+                walker.position += 1
+                tset.segments.append(seg)
+                continue
+            walker.feed(seg)
+            continue
+        if walker.closed:
+            if seg_text.startswith("ISA"):
+                consumed = sum(len(p) for p in pieces[:index]) + index * len(delims.segment)
+                return ic, body + consumed
+            ic.errors.append(EdiError(f"segment {seg_text[:3]!r} after IEA", interchange=control,
+                                      segment=walker.position + 1))
+            break
+        walker.feed(seg_text.split(delims.element))
+    walker.finish()
+    return ic, None
+
+
+class _Walker:
+    """Follows the envelope nesting segment by segment and records what does not add up."""
+
+    __slots__ = ("closed", "group", "ic", "position", "tset")
+
+    def __init__(self, ic: Interchange) -> None:
+        self.ic = ic
+        self.position = 1  # the ISA
+        self.group: FunctionalGroup | None = None
+        self.tset: TransactionSet | None = None
+        self.closed = False
+
+    def feed(self, seg: Segment) -> None:
+        self.position += 1
+        tag = seg[0]
+        tset = self.tset
+        if tset is not None and tag not in _ENVELOPE_TAGS:
+            tset.segments.append(seg)
+            if not 2 <= len(tag) <= 3 or not tag.isalnum():
+                tset.errors.append(self._set_error(tset, f"unrecognised segment id {tag[:10]!r}",
+                                                   len(tset.segments), tag[:10], code=SEGMENT_UNRECOGNISED))
+            return
+        if tag == "ST":
+            self._start_set(seg)
+        elif tag == "SE":
+            self._end_set(seg)
+        elif tag == "GS":
+            self._start_group(seg)
+        elif tag == "GE":
+            self._end_group(seg)
+        elif tag == "IEA":
+            self._end_interchange(seg)
+        else:
+            self.ic.errors.append(EdiError(f"segment {tag[:10]!r} outside a transaction set",
+                                           interchange=self.ic.control, segment=self.position,
+                                           segment_id=tag[:10]))
+
+    def finish(self) -> None:
+        if not self.closed:
+            self._close_group("end of file")
+            self.ic.errors.append(EdiError("IEA missing at end of file", interchange=self.ic.control,
+                                           segment_id="IEA"))
+
+    def _start_set(self, seg: Segment) -> None:
+        self._close_set("ST")
+        if self.group is None:
+            self.ic.errors.append(EdiError("ST outside a functional group (GS missing)", interchange=self.ic.control,
+                                           segment=self.position, segment_id="ST"))
+            self._start_group(["GS", "", "", "", "", "", "", ""])
+        assert self.group is not None
+        self.tset = TransactionSet(id=element(seg, 1).strip(), control=element(seg, 2).strip(), segments=[seg])
+        self.group.sets.append(self.tset)
+
+    def _end_set(self, seg: Segment) -> None:
+        tset = self.tset
+        if tset is None:
+            self.ic.errors.append(EdiError("SE without ST", interchange=self.ic.control, segment=self.position,
+                                           segment_id="SE"))
+            return
+        tset.segments.append(seg)
+        count = element(seg, 1).strip()
+        number = len(tset.segments)
+        if count != str(number):
+            tset.errors.append(self._set_error(tset, f"SE01 says {count!r} segments, the set has {number}",
+                                               number, "SE", element=1, code=SET_COUNT_MISMATCH))
+        if element(seg, 2).strip() != tset.control:
+            tset.errors.append(self._set_error(tset, f"SE02 {element(seg, 2)!r} does not match ST02 {tset.control!r}",
+                                               number, "SE", element=2, code=SET_CONTROL_MISMATCH))
+        self.tset = None
+
+    def _start_group(self, seg: Segment) -> None:
+        self._close_group("GS")
+        self.group = FunctionalGroup(
+            functional_id=element(seg, 1).strip(), sender=element(seg, 2).strip(), receiver=element(seg, 3).strip(),
+            date=element(seg, 4).strip(), time=element(seg, 5).strip(), control=element(seg, 6).strip(),
+            version=element(seg, 8).strip(),
+        )
+        self.ic.groups.append(self.group)
+
+    def _end_group(self, seg: Segment) -> None:
+        self._close_set("GE")
+        group = self.group
+        if group is None:
+            self.ic.errors.append(EdiError("GE without GS", interchange=self.ic.control, segment=self.position,
+                                           segment_id="GE"))
+            return
+        count = element(seg, 1).strip()
+        where = {"interchange": self.ic.control, "group": group.control, "segment": self.position, "segment_id": "GE"}
+        if count != str(len(group.sets)):
+            group.errors.append(EdiError(f"GE01 says {count!r} sets, the group has {len(group.sets)}",
+                                         element=1, code=GROUP_COUNT_MISMATCH, **where))  # type: ignore[arg-type]
+        if element(seg, 2).strip() != group.control:
+            group.errors.append(EdiError(f"GE02 {element(seg, 2)!r} does not match GS06 {group.control!r}",
+                                         element=2, code=GROUP_CONTROL_MISMATCH, **where))  # type: ignore[arg-type]
+        self.group = None
+
+    def _end_interchange(self, seg: Segment) -> None:
+        self._close_group("IEA")
+        ic = self.ic
+        count = element(seg, 1).strip()
+        if count != str(len(ic.groups)):
+            ic.errors.append(EdiError(f"IEA01 says {count!r} groups, the interchange has {len(ic.groups)}",
+                                      interchange=ic.control, segment=self.position, segment_id="IEA", element=1))
+        if element(seg, 2).strip() != ic.control:
+            ic.errors.append(EdiError(f"IEA02 {element(seg, 2)!r} does not match ISA13 {ic.control!r}",
+                                      interchange=ic.control, segment=self.position, segment_id="IEA", element=2))
+        self.closed = True
+
+    def _close_set(self, by: str) -> None:
+        tset = self.tset
+        if tset is not None:
+            tset.errors.append(self._set_error(tset, f"SE missing: the set ends at {by}", len(tset.segments) + 1,
+                                               "SE", code=SET_TRAILER_MISSING))
+            self.tset = None
+
+    def _close_group(self, by: str) -> None:
+        self._close_set(by)
+        if self.group is not None:
+            self.group.errors.append(EdiError(f"GE missing: the group ends at {by}", interchange=self.ic.control,
+                                              group=self.group.control, segment_id="GE", code=GROUP_TRAILER_MISSING))
+            self.group = None
+
+    def _set_error(self, tset: TransactionSet, message: str, number: int, segment_id: str,
+                   element: int | None = None, code: str = "") -> EdiError:
+        return EdiError(message, interchange=self.ic.control, group=self.group.control if self.group else None,
+                        set_control=tset.control, segment=number, segment_id=segment_id, element=element, code=code)
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """Who sends an outbound interchange to whom, and its control number."""
+
+    sender_qualifier: str
+    sender: str
+    receiver_qualifier: str
+    receiver: str
+    control: int
+    functional_id: str
+    when: datetime
+    version: str = "00401"
+    usage: str = "P"
+
+
+DEFAULT_DELIMITERS = Delimiters("*", ">", "~", None)
+
+
+def render(header: Header, sets: Sequence[tuple[str, Sequence[Sequence[str]]]],
+           delims: Delimiters = DEFAULT_DELIMITERS, newline: bool = True) -> str:
+    """One interchange with one functional group holding `sets` (each: set id, body segments without ST/SE).
+
+    The group control number equals the interchange control number, so a 997 (which names only the
+    group) identifies the interchange too.
+    """
+    if not 0 < header.control <= 999_999_999:
+        raise EdiError(f"control number {header.control} is outside 1..999999999", element=13, segment_id="ISA")
+    repetition = (delims.repetition or "^") if header.version >= "00402" else "U"
+    isa = [
+        "ISA", "00", " " * 10, "00", " " * 10, header.sender_qualifier.ljust(2), header.sender.ljust(15)[:15],
+        header.receiver_qualifier.ljust(2), header.receiver.ljust(15)[:15], header.when.strftime("%y%m%d"),
+        header.when.strftime("%H%M"), repetition, header.version, f"{header.control:09d}", "0", header.usage,
+        delims.component,
+    ]
+    gs_version = header.version[1:] + "0"
+    segments: list[Sequence[str]] = [
+        isa,
+        ["GS", header.functional_id, header.sender, header.receiver, header.when.strftime("%Y%m%d"),
+         header.when.strftime("%H%M"), str(header.control), "X", gs_version],
+    ]
+    for number, (set_id, body) in enumerate(sets, start=1):
+        control = f"{number:04d}"
+        segments.append(["ST", set_id, control])
+        segments.extend(body)
+        segments.append(["SE", str(len(body) + 2), control])
+    segments.append(["GE", str(len(sets)), str(header.control)])
+    segments.append(["IEA", "1", f"{header.control:09d}"])
+    end = delims.segment + ("\n" if newline else "")
+    return "".join(_join(seg, delims, number) + end for number, seg in enumerate(segments, start=1))
+
+
+def _join(seg: Sequence[str], delims: Delimiters, number: int) -> str:
+    for index, value in enumerate(seg[1:], start=1):
+        if seg[0] == "ISA" and index == 16:
+            continue
+        for name, char in (("element", delims.element), ("component", delims.component),
+                           ("segment", delims.segment)):
+            if char in value:
+                raise EdiError(f"value {value!r} contains the {name} separator {char!r}", segment=number,
+                               segment_id=seg[0], element=index)
+    return delims.element.join(seg).rstrip(delims.element) if seg[0] != "ISA" else delims.element.join(seg)
