@@ -105,10 +105,11 @@ class InstanceManager:
         watcher = await kv.watchall()
         self._watch_task = asyncio.create_task(self._watch(watcher), name="connector-registry")
 
-    def targets_for_role(self, role: str) -> list[str]:
+    def targets_for_role(self, role: str, event_type: str) -> list[str]:
+        """Instances bound to `role` (in [roles] or by their own `roles`) that take this event type."""
         bound = list(self.config.roles.get(role, ()))
         bound += [n for n, i in self.instances.items() if role in i.connector.config.roles and n not in bound]
-        return bound
+        return [n for n in bound if n not in self.instances or _accepts(self.instances[n].connector, event_type)]
 
     def statuses(self) -> list[dict[str, Any]]:
         return [i.status() for i in self.instances.values()]
@@ -189,6 +190,11 @@ class InstanceManager:
         if instance.deliverer:
             await instance.deliverer.stop()
         await self._stop_connector(instance)
+
+
+def _accepts(connector: Connector, event_type: str) -> bool:
+    accepts = getattr(connector, "accepts", None)
+    return accepts(event_type) if accepts else False
 
 
 async def register(b: bus.Bus, name: str, body: dict[str, Any], where: str) -> None:

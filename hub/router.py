@@ -31,12 +31,12 @@ def load_workflow(name: str) -> Route:
 
 
 class Router:
-    def __init__(self, routes: list[Route], targets_for_role: Callable[[str], list[str]]) -> None:
+    def __init__(self, routes: list[Route], targets_for_role: Callable[[str, str], list[str]]) -> None:
         self.routes = routes
         self._targets_for_role = targets_for_role
 
     @classmethod
-    def from_config(cls, config: HubConfig, targets_for_role: Callable[[str], list[str]]) -> Router:
+    def from_config(cls, config: HubConfig, targets_for_role: Callable[[str, str], list[str]]) -> Router:
         routes: list[Route] = [ForwardRoute(r.name, r.match, r.targets, r.roles) for r in config.routes]
         routes += [load_workflow(name) for name in config.workflows]
         return cls(routes, targets_for_role)
@@ -50,4 +50,4 @@ class Router:
     def resolve(self, delivery: Delivery) -> Iterable[str]:
         if delivery.target:
             return (delivery.target,)
-        return self._targets_for_role(delivery.role or "")
+        return self._targets_for_role(delivery.role or "", delivery.event.type)
