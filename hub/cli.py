@@ -72,6 +72,7 @@ def up(config_path: str, data_dir: str | None, nats_url: str | None, log_level: 
     from hub.config import ConfigError, load_config
     from hub.natsserver import NatsServerNotFound
     from hub.runtime import Hub, run_until_signalled
+    from hub.schemas import SchemaCompatibilityError
 
     logs.setup(log_level, json_logs)
     try:
@@ -82,7 +83,7 @@ def up(config_path: str, data_dir: str | None, nats_url: str | None, log_level: 
     try:
         _use_uvloop()
         asyncio.run(run_until_signalled(hub))
-    except (ConfigError, NatsServerNotFound) as exc:
+    except (ConfigError, NatsServerNotFound, SchemaCompatibilityError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

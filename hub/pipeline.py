@@ -33,6 +33,8 @@ log = logging.getLogger("hub.pipeline")
 
 _WRONG_LAST_SEQUENCE = 10071
 _ACK_TIMEOUT = 10.0
+# Called with (source connector, the event as its source sent it) for every accepted event;
+# returns events to publish (a task for a person, say).
 Observer = Callable[[str, Envelope], list[Envelope]]
 
 
@@ -45,6 +47,7 @@ class _Input:
     msg: Msg
     futures: list[asyncio.Future] = field(default_factory=list)
     event: Envelope | None = None
+    sent: Envelope | None = None  # as the source sent it, before upcasting: what version monitoring counts
 
 
 class Pipeline:
@@ -158,7 +161,8 @@ class Pipeline:
     async def _accept(self, msg: Msg) -> _Input:
         item = _Input(msg)
         try:
-            item.event = upcast(parse_event(msg.data))
+            item.sent = parse_event(msg.data)
+            item.event = upcast(item.sent)
         except EventError as exc:
             await self._dead_letter(item, exc.error_class, str(exc))
         return item
@@ -191,8 +195,8 @@ class Pipeline:
         assert event is not None
         source = _connector(item.msg)
         for observe in self.observers:
-            for extra in observe(source, event):
-                await self._publish_event(item, extra, route="schema-monitor")
+            for extra in observe(source, item.sent or event):
+                await self._publish_event(item, extra, route="observer")
         self.metrics.inc("hub_events_total", connector=source, type=event.type)
         try:
             out = self.hooks.process(event)

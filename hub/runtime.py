@@ -27,6 +27,7 @@ from hub.metrics import Metrics
 from hub.natsserver import NatsServer, write_url
 from hub.pipeline import Pipeline
 from hub.router import Router
+from hub.schemas import SchemaMonitor
 from hub.secrets import reveal
 
 log = logging.getLogger("hub")
@@ -48,6 +49,7 @@ class Hub:
         self.started_at = time.time()
         self._status_task: asyncio.Task | None = None
         self._extras: list[Any] = []
+        self.schemas: SchemaMonitor | None = None
 
     async def start(self) -> None:
         url = self.nats_url
@@ -66,8 +68,12 @@ class Hub:
         hooks = build_hook_stage(self.config.hooks)
         await hooks.start(bus.KvState(await self.bus.kv(bus.KV_STATE), "hooks"))
         router = Router.from_config(self.config, self.instances.targets_for_role)
+        # Registers the code's schemas (refusing incompatible ones), restores usage counts, flushes them.
+        self.schemas = SchemaMonitor(await self.bus.kv(bus.KV_SCHEMAS), flush_seconds=5.0)
+        await self.schemas.start()
         self.pipeline = Pipeline(self.bus, router, partitions=self.config.hub.partitions,
-                                 batch_size=self.config.hub.batch_size, hooks=hooks, metrics=self.metrics)
+                                 batch_size=self.config.hub.batch_size, hooks=hooks, metrics=self.metrics,
+                                 observers=[self.schemas.observe_event])
         await self.instances.start()
         await self.pipeline.start(self.worker_id)
         self._status_task = asyncio.create_task(self._publish_status(), name="worker-status")
@@ -84,6 +90,8 @@ class Hub:
             if self.pipeline:
                 await self.pipeline.stop()
                 await self.pipeline.hooks.stop()
+            if self.schemas:
+                await self.schemas.stop()
             if self.instances:
                 await self.instances.stop()
             await self._clear_status()

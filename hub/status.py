@@ -9,6 +9,7 @@ import orjson
 from nats.js.errors import NotFoundError
 
 from hub import bus
+from hub.schemas.usage import status_summary
 
 
 async def worker_statuses(b: bus.Bus, fresh_seconds: float = 15.0) -> list[dict[str, Any]]:
@@ -62,7 +63,8 @@ async def gather_status(b: bus.Bus, config_path: str | None) -> dict[str, Any]:
         except NotFoundError:
             streams[name] = {"messages": 0, "bytes": 0}
     return {"workers": workers, "connectors": sorted(connectors.values(), key=lambda r: r["name"]),
-            "streams": streams, "dead_letters": streams[bus.DLQ]["messages"]}
+            "streams": streams, "dead_letters": streams[bus.DLQ]["messages"],
+            "schemas": await status_summary(await b.kv(bus.KV_SCHEMAS))}
 
 
 def render_status(data: dict[str, Any]) -> str:
@@ -78,6 +80,12 @@ def render_status(data: dict[str, Any]) -> str:
     for name, info in data["streams"].items():
         lines.append(f"  {name:<8} {info['messages']} messages")
     lines.append(f"dead letters: {data['dead_letters']}")
+    schemas = data.get("schemas")
+    if schemas:
+        versions = ", ".join(f"{label}: {count}" for label, count in schemas["by_version"].items())
+        lines.append(f"schema versions seen ({schemas['events']} events from {schemas['sources']} sources): "
+                     f"{versions or 'none yet'}")
+        lines += [f"  WARNING {warning}" for warning in schemas["warnings"]]
     for section in data.get("sections", []):
         lines.append(section)
     return "\n".join(lines)
