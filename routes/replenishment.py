@@ -11,6 +11,12 @@ ROUTE = WorkflowRoute(
         "transfer.requested": ["wms", "3pl", "erp"],
         "transfer.shipped": ["erp"],
         "transfer.received": ["erp"],
-        "task.raised": ["planner", "erp", "wms", "commerce"],
+    },
+    by_task_kind={
+        "*": ["planner"],
+        "count": ["wms"],
+        "exposure_hold": ["commerce"],
+        "exposure_release": ["commerce"],
+        "replenishment": ["erp"],
     },
 )

@@ -18,10 +18,15 @@ class WorkflowRoute:
     name: str
     by_type: Mapping[str, Sequence[str]]
     derivers: Mapping[str, Sequence[Deriver]] = field(default_factory=dict)
+    # task.raised goes by its kind (a count to the warehouse, an exposure hold to the shop);
+    # "*" names the roles that get every task.
+    by_task_kind: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def route(self, event: Envelope) -> list[Delivery | Derived]:
-        out: list[Delivery | Derived] = [Delivery(event, role=role, route=self.name)
-                                         for role in self.by_type.get(event.type, ())]
+        roles = list(self.by_type.get(event.type, ()))
+        if event.type == "task.raised" and self.by_task_kind:
+            roles += [*self.by_task_kind.get(event.data.get("kind", ""), ()), *self.by_task_kind.get("*", ())]
+        out: list[Delivery | Derived] = [Delivery(event, role=role, route=self.name) for role in dict.fromkeys(roles)]
         for derive in self.derivers.get(event.type, ()):
             out.extend(derive(event))
         return out

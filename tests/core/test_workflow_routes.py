@@ -48,3 +48,16 @@ def test_replenishment_sends_orders_to_supplier_and_erp():
     order = example_event("purchase_order.changed")
     assert {d.role for d in replenishment.ROUTE.route(order)} == {"erp", "supplier"}
     assert replenishment.ROUTE.route(example_event("stock.adjusted")) == []
+
+
+def test_tasks_go_to_the_roles_of_their_kind():
+    def task(kind: str):
+        return new_event("task.raised", {"task_id": f"T-{kind}", "kind": kind, "title": kind}, source="urn:test",
+                         subject="A1@DC-01", idempotency_key=f"t-{kind}")
+
+    def roles(kind: str) -> set[str]:
+        return {d.role for d in replenishment.ROUTE.route(task(kind))}
+
+    assert roles("count") == {"wms", "planner"}
+    assert roles("exposure_hold") == {"commerce", "planner"}
+    assert roles("review") == {"planner"}
