@@ -96,10 +96,10 @@ def run(quick: bool = False) -> dict[str, float]:
     x12_text = x12_846(target)
     x12_raw = x12_text.encode()
     ours_x12, x12_count = _rate(lambda: _ours_x12(x12_raw), repeats)
-    theirs_x12, pyx12_count = _rate(lambda: _pyx12(x12_text), 1)
+    theirs_x12, pyx12_count = _rate(lambda: _pyx12(x12_text), repeats)
     edi_text = edifact_invrpt(target)
     ours_edi, edi_count = _rate(lambda: _ours_edifact(edi_text), repeats)
-    theirs_edi, pydifact_count = _rate(lambda: _pydifact(edi_text), 1)
+    theirs_edi, pydifact_count = _rate(lambda: _pydifact(edi_text), repeats)
     return {
         "x12_bytes": float(len(x12_raw)),
         "x12_segments": float(x12_count),

@@ -18,15 +18,20 @@ Every name the hub uses on NATS is defined here, in one place:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
+import logging
+import re
+import ssl
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nats
 from nats.aio.client import Client
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError, NotFoundError
@@ -35,6 +40,9 @@ from nats.js.kv import KeyValue
 EVENTS, OUTBOX, DLQ, AUDIT, RAW = "EVENTS", "OUTBOX", "DLQ", "AUDIT", "RAW"
 KV_CONNECTORS, KV_SCHEMAS, KV_STATE, KV_DEDUPE, KV_LEASES = (
     "hub_connectors", "hub_schemas", "hub_state", "hub_dedupe", "hub_leases")
+log = logging.getLogger("hub.bus")
+_FIRST_CONNECT_TRIES = 3
+_FIRST_CONNECT_SECONDS = 10.0
 
 DAY = 86400.0
 _STREAMS: dict[str, dict[str, Any]] = {
@@ -109,17 +117,37 @@ class Bus:
 
 
 async def connect(url: str, *, name: str = "hub", user: str | None = None, password: str | None = None,
-                  token: str | None = None, replicas: int = 1, tls: Any = None) -> Bus:
+                  token: str | None = None, nkey_seed: str | None = None, tls: ssl.SSLContext | None = None,
+                  tls_hostname: str | None = None, replicas: int = 1) -> Bus:
+    """Connect to NATS (URLs comma separated for a cluster); reconnects for ever once connected."""
     servers = [u.strip() for u in url.split(",") if u.strip()]
-    options: dict[str, Any] = {"servers": servers, "name": name, "max_reconnect_attempts": -1,
-                               "reconnect_time_wait": 0.5, "connect_timeout": 5, "allow_reconnect": True}
+    # nats-py applies its reconnect settings to the first connect too: with them a wrong URL would be
+    # retried for ever, and a failed TLS handshake can hang it. So the first connect gets a few tries
+    # per server and gives up on a refused handshake or credentials at once; only a connection that
+    # was once up reconnects without end.
+    options: dict[str, Any] = {"servers": servers, "name": name, "max_reconnect_attempts": _FIRST_CONNECT_TRIES,
+                               "reconnect_time_wait": 0.5, "connect_timeout": 5, "allow_reconnect": False,
+                               "error_cb": _log_error}
     if user:
         options |= {"user": user, "password": password}
     if token:
         options["token"] = token
+    if nkey_seed:
+        options["nkeys_seed_str"] = nkey_seed
     if tls is not None:
         options["tls"] = tls
-    nc = await nats.connect(**options)
+        if tls_hostname:
+            options["tls_hostname"] = tls_hostname
+    nc = Client()
+    try:
+        await asyncio.wait_for(nc.connect(**options), timeout=_FIRST_CONNECT_SECONDS)
+    except (OSError, NatsError, TimeoutError) as exc:
+        with contextlib.suppress(Exception):  # nats-py's close() can hang after a failed handshake
+            await asyncio.wait_for(nc.close(), timeout=1.0)
+        raise ConnectionError(f"connecting to NATS at {_without_credentials(servers)}: "
+                              f"{_describe(nc.last_error or exc)}") from None
+    nc.options["allow_reconnect"] = True
+    nc.options["max_reconnect_attempts"] = -1
     return Bus(nc=nc, js=nc.jetstream(timeout=10.0), replicas=replicas)
 
 
@@ -127,7 +155,7 @@ async def connect_for_cli(config_path: str | Path | None, nats_url: str | None =
     """Connect to the NATS the running hub uses: flag, HUB_NATS_URL, config, or the embedded server's URL file."""
     from hub.config import load_config
     from hub.natsserver import read_url
-    from hub.secrets import reveal
+    from hub.secrets import client_options
 
     config = load_config(config_path) if config_path else None
     url = config.nats_url(nats_url) if config else (nats_url or "")
@@ -135,14 +163,26 @@ async def connect_for_cli(config_path: str | Path | None, nats_url: str | None =
         url = read_url(config.data_dir()) or ""
     if not url:
         raise RuntimeError("no NATS to talk to: pass --nats-url, set HUB_NATS_URL, or start `hub up --config` first")
-    nats_cfg = config.nats if config else None
-    return await connect(
-        url, name="hub-cli",
-        user=nats_cfg.user if nats_cfg else None,
-        password=reveal(nats_cfg.password) if nats_cfg else None,
-        token=reveal(nats_cfg.token) if nats_cfg else None,
-        replicas=nats_cfg.replicas if nats_cfg else 1,
-    )
+    if config is None:
+        return await connect(url, name="hub-cli")
+    return await connect(url, name="hub-cli", replicas=config.nats.replicas,
+                         **client_options(config.nats, config.base_dir))
+
+
+async def _log_error(exc: Exception) -> None:
+    # nats-py calls this for every failed reconnect; during a node outage that is expected noise.
+    level = logging.DEBUG if isinstance(exc, OSError | TimeoutError) else logging.WARNING
+    log.log(level, "NATS connection error: %s", _describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
+
+
+def _without_credentials(servers: list[str]) -> str:
+    """Server URLs as they may be shown: a user:password@ part is cut out."""
+    return ", ".join(re.sub(r"//[^@/]*@", "//", s) for s in servers)
 
 
 class KvState:

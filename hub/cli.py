@@ -83,7 +83,7 @@ def up(config_path: str, data_dir: str | None, nats_url: str | None, log_level: 
     try:
         _use_uvloop()
         asyncio.run(run_until_signalled(hub))
-    except (ConfigError, NatsServerNotFound, SchemaCompatibilityError) as exc:
+    except (ConfigError, NatsServerNotFound, SchemaCompatibilityError, ConnectionError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -427,6 +427,40 @@ def status(as_json: bool, config_path: str | None, nats_url: str | None) -> None
 
     data = _run(_with_bus(config_path, nats_url, lambda b: gather_status(b, config_path)))
     click.echo(json.dumps(data, indent=2, default=str) if as_json else render_status(data))
+    if not as_json:
+        for worker in data["workers"]:
+            if worker.get("status_url"):
+                click.echo(f"status page: {worker['status_url']}  ({worker['worker']})")
+
+
+@cli.command()
+@click.option("--tolerance", type=click.FloatRange(min=0), help="Units two systems may differ by "
+              "(default: the config's [reconcile] tolerance, else 0).")
+@click.option("--worst", type=click.IntRange(1, 1000), help="How many of the worst positions to list.")
+@click.option("--check", is_flag=True, help="Exit 1 when any pair of systems disagrees beyond the tolerance.")
+@_json_option
+@_config_option
+@_nats_option
+def reconcile(tolerance: float | None, worst: int | None, check: bool, as_json: bool, config_path: str | None,
+              nats_url: str | None) -> None:
+    """Compare the latest ERP, WMS and POS / commerce on-hand figures per item and location."""
+    from hub.bus import KV_STATE
+    from hub.config import ConfigError, load_config
+    from hub.reconcile import build_report, load_ledger, render_report, settings_from
+
+    try:
+        settings = settings_from(load_config(config_path) if config_path else None)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    async def action(b):
+        return await load_ledger(await b.kv(KV_STATE))
+
+    ledger = _run(_with_bus(config_path, nats_url, action))
+    report = build_report(ledger, settings.tolerance if tolerance is None else tolerance, worst or settings.worst)
+    click.echo(json.dumps(report, indent=2) if as_json else render_report(report))
+    if check and report["pairs_disagreeing"]:
+        sys.exit(1)
 
 
 # Command groups contributed by other parts of the hub, added when their modules are present.

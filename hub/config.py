@@ -7,7 +7,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hub.reconcile import ReconcileSettings
 
 ENV_NATS_URL = "HUB_NATS_URL"
 
@@ -16,15 +18,50 @@ class ConfigError(ValueError):
     pass
 
 
+class NatsTls(BaseModel):
+    """TLS towards NATS; relative paths resolve against the config file's folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ca_file: str = Field(description="CA bundle the server's certificate must chain to (and, with "
+                                     "verify_clients, the client certificates).")
+    cert_file: str | None = Field(default=None, description="Client certificate, for servers that verify clients.")
+    key_file: str | None = Field(default=None, description="Private key of cert_file.")
+    server_name: str | None = Field(default=None, description="Name to check the server certificate against "
+                                                              "(default: the host in the URL).")
+    server_cert_file: str | None = Field(default=None, description="Embedded server only: its certificate.")
+    server_key_file: str | None = Field(default=None, description="Embedded server only: its private key.")
+    verify_clients: bool = Field(default=False, description="Embedded server only: require client certificates.")
+
+    @model_validator(mode="after")
+    def _pairs(self) -> NatsTls:
+        for cert, key in (("cert_file", "key_file"), ("server_cert_file", "server_key_file")):
+            if (getattr(self, cert) is None) != (getattr(self, key) is None):
+                raise ValueError(f"{cert} and {key} go together: give both or neither")
+        return self
+
+
 class NatsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(default="", description="NATS URL(s), comma separated; empty starts an embedded nats-server.")
-    user: str | None = None
+    user: str | None = Field(default=None, description="User name; needs password.")
     password: str | None = Field(default=None, description="env:NAME or file:/path.")
     token: str | None = Field(default=None, description="env:NAME or file:/path.")
+    nkey_seed: str | None = Field(default=None, description="NKey user seed (SU...): env:NAME or file:/path.")
+    tls: NatsTls | None = Field(default=None, description="TLS to NATS; the embedded server serves TLS too.")
     replicas: int = Field(default=1, ge=1, le=5, description="Stream replicas (3 on a cluster).")
     port: int = Field(default=0, ge=0, le=65535, description="Embedded server port; 0 picks a free one.")
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> NatsSettings:
+        if (self.user is None) != (self.password is None):
+            raise ValueError("user and password go together: give both or neither")
+        ways = [name for name, value in (("user", self.user), ("token", self.token), ("nkey_seed", self.nkey_seed))
+                if value is not None]
+        if len(ways) > 1:
+            raise ValueError(f"give one way to authenticate, not {' and '.join(ways)}")
+        return self
 
 
 class HubSettings(BaseModel):
@@ -75,6 +112,7 @@ class HubConfig(BaseModel):
     hooks: dict[str, Any] = Field(default_factory=dict)
     schemas: dict[str, Any] = Field(default_factory=dict)
     status: StatusSettings = Field(default_factory=StatusSettings)
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
 
     path: Path | None = Field(default=None, exclude=True)
 

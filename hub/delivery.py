@@ -1,7 +1,9 @@
 """Delivery: one durable consumer per target on its OUTBOX subjects, with retries and a breaker.
 
 Each target has its own consumer, retry budget and circuit breaker, so one system's outage never
-holds up another's deliveries. A transient failure is retried in process (tenacity), then by
+holds up another's deliveries. A batch goes to the sink in one `deliver_batch` call. A transient
+failure is retried in process (a few quick tries of that event alone, after the rest of its batch,
+so a later event may reach the target first, as it may after any redelivery), then by
 JetStream redelivery after a growing delay; the last allowed attempt dead-letters the message
 itself (the MAX_DELIVERIES advisory is not durable). Permanent and contract failures go to the
 DLQ at once. While a target's circuit is open its deliveries wait without spending their budget.
@@ -18,7 +20,6 @@ from datetime import UTC, datetime
 from nats.aio.msg import Msg
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from canonical import Envelope, EventError
 from canonical.versions import downcast
@@ -28,6 +29,7 @@ from hub.errors import TransientError, classify
 from hub.metrics import Metrics
 from hub.pull import PullReader, ack, deliveries, drained, nak, stream_seq
 from hub.sdk import Sink
+from hub.tracing import traced
 
 log = logging.getLogger("hub.delivery")
 
@@ -91,11 +93,61 @@ class Deliverer:
             await reader.stop()
 
     async def _deliver(self, msgs: list[Msg]) -> None:
-        for index, msg in enumerate(msgs):
-            if self.breaker.state == "open":
-                await self._hold(msgs[index:])
-                return
-            await self._deliver_one(msg)
+        """One `deliver_batch` call for the batch; a failed event gets its quick retries on its own, in order."""
+        if self.breaker.state == "open":
+            await self._hold(msgs)
+            return
+        ready: list[tuple[Msg, Envelope, int]] = []
+        for msg in msgs:
+            attempt = deliveries(msg) - self._held.get(stream_seq(msg), 0)
+            try:
+                ready.append((msg, self._event_of(msg), attempt))
+            except Exception as exc:  # noqa: BLE001 - an event this target cannot take is classified like any failure
+                await self._failed(msg, exc, attempt)
+        if not ready:
+            return
+        try:
+            outcomes = await self.sink.deliver_batch([e for _, e, _ in ready], [a for _, _, a in ready])
+        except Exception as exc:  # noqa: BLE001 - a batch that fails as a whole fails for each of its events
+            outcomes = [exc] * len(ready)
+        if len(outcomes) != len(ready):
+            error = RuntimeError(f"{self.name}: deliver_batch returned {len(outcomes)} outcomes for {len(ready)} events")
+            outcomes = [error] * len(ready)
+        delivered = []
+        for (msg, event, attempt), outcome in zip(ready, outcomes, strict=True):
+            if outcome is not None and _worth_quick_retry(outcome) and self.breaker.state != "open":
+                outcome = await self._retry(event, attempt, outcome)
+            if outcome is None:
+                delivered.append(msg)
+            else:
+                await self._failed(msg, outcome, attempt)
+        await self._succeeded(delivered)
+
+    def _event_of(self, msg: Msg) -> Envelope:
+        event = Envelope.model_validate_json(msg.data)
+        wanted = self.sink.config.schema_versions.get(event.type)
+        if wanted and wanted != event.schema_version:
+            event = downcast(event, wanted)
+        if not self.sink.accepts(event.type):
+            raise EventError(f"{self.name} ({self.sink.type_name}) does not take {event.type}", "type")
+        return event
+
+    async def _succeeded(self, msgs: list[Msg]) -> None:
+        if not msgs:
+            return
+        now = time.time()
+        nc = self.bus.nc
+        for msg in msgs:
+            self.breaker.record_success()
+            seq = stream_seq(msg)
+            self._held.pop(seq, None)
+            self._first_failure.pop(seq, None)
+            ingress = msg.headers.get("hub-ingress-ts") if msg.headers else None
+            if ingress:
+                self.metrics.observe("hub_end_to_end_seconds", now - float(ingress), connector=self.name)
+            await ack(nc, msg)
+        self.delivered += len(msgs)
+        self.metrics.inc("hub_delivered_total", len(msgs), connector=self.name)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -108,38 +160,24 @@ class Deliverer:
             self._held[seq] = self._held.get(seq, 0) + 1
             await nak(self.bus.nc, msg, delay)
 
-    async def _deliver_one(self, msg: Msg) -> None:
-        attempt = deliveries(msg) - self._held.get(stream_seq(msg), 0)
-        try:
-            event = Envelope.model_validate_json(msg.data)
-            wanted = self.sink.config.schema_versions.get(event.type)
-            if wanted and wanted != event.schema_version:
-                event = downcast(event, wanted)
-            if not self.sink.accepts(event.type):
-                raise EventError(f"{self.name} ({self.sink.type_name}) does not take {event.type}", "type")
-            await self._call_with_retries(event, attempt)
-        except Exception as exc:  # noqa: BLE001 - every failure is classified: retry or dead letter
-            await self._failed(msg, exc, attempt)
-            return
-        self.breaker.record_success()
-        self._held.pop(stream_seq(msg), None)
-        self._first_failure.pop(stream_seq(msg), None)
-        self.delivered += 1
-        self.metrics.inc("hub_delivered_total", connector=self.name)
-        ingress = (msg.headers or {}).get("hub-ingress-ts")
-        if ingress:
-            self.metrics.observe("hub_end_to_end_seconds", time.time() - float(ingress), connector=self.name)
-        await ack(self.bus.nc, msg)
+    async def _retry(self, event: Envelope, attempt: int, error: Exception) -> Exception | None:
+        """The quick retries of one event whose first try in its batch failed; None once it is delivered.
 
-    async def _call_with_retries(self, event: Envelope, attempt: int) -> None:
+        Only failures come here, so the happy path pays nothing for retry machinery.
+        """
         policy = self.policy
-        async for trying in AsyncRetrying(
-            stop=stop_after_attempt(policy.in_process_attempts),
-            wait=wait_exponential(multiplier=policy.in_process_wait, max=5.0),
-            retry=retry_if_exception(_worth_quick_retry), reraise=True,
-        ):
-            with trying:
-                await self.sink.deliver(event, attempt)
+        for tried in range(1, policy.in_process_attempts):
+            if not _worth_quick_retry(error):
+                return error
+            await asyncio.sleep(min(5.0, policy.in_process_wait * 2 ** (tried - 1)))
+            try:
+                with traced(event):
+                    await self.sink.deliver(event, attempt)
+            except Exception as exc:  # noqa: BLE001 - classified by the caller
+                error = exc
+            else:
+                return None
+        return error
 
     async def _failed(self, msg: Msg, exc: Exception, attempt: int) -> None:
         error_class = classify(exc)

@@ -1,72 +1,450 @@
-"""`make demo`: the quickstart retailer feed, end to end on an embedded nats-server.
+"""`make demo`: a retailer's week on the simulated retailer, each step checked against the peers' own state.
 
-Starts `hub up` on examples/quickstart, drops a day of store sales and receipts into its inbox,
-and shows them arriving in the outbox, then leaves the hub running until Ctrl-C.
+    python -m hub.demo [--quick] [--no-wait]
+
+Starts the retailer's peers (sim/retailer.py) and `hub up` with every connector, route and hook, plays five
+steps, prints a summary read from NATS and the status page, then leaves the hub running until Ctrl-C.
 """
 
 from __future__ import annotations
 
-import json
-import random
+import argparse
+import asyncio
+import contextlib
+import re
 import shutil
 import signal
 import sys
 import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from canonical import new_event
+import httpx
+import nats
+import orjson
+
+from hub import dlq
+from hub.natsserver import read_url
 from hub.testing import HubProcess
+from sim.erp.state import ErpState, PlanningChange
+from sim.retailer import ERP_USER, Retailer, asn_856, sku
 
 ROOT = Path(__file__).resolve().parents[1]
+WEB = "WEB-01"
+ERP_SOURCE = "urn:hub:erp:erp"  # the events the ERP connector (instance `erp`) polls in
 
 
-def _store_day(seed: int = 7, count: int = 2000) -> list[str]:
-    rng = random.Random(seed)
-    start = datetime(2026, 11, 23, 8, tzinfo=UTC)
-    lines = []
-    for i in range(count):
-        sku, store = f"SKU-{rng.randrange(500):04d}", f"STORE-{rng.randrange(20):03d}"
-        reason = rng.choices(["sale", "return", "receipt"], weights=[85, 5, 10])[0]
-        delta = {"sale": -1, "return": 1, "receipt": rng.choice([12, 24, 48])}[reason]
-        event = new_event("stock.adjusted", {"sku": sku, "location": store, "delta": delta, "reason": reason},
-                          source=f"urn:pos:{store}", subject=f"{sku}@{store}", idempotency_key=f"demo-{seed}-{i}",
-                          time=start + timedelta(seconds=20 * i))
-        lines.append(event.model_dump_json())
-    return lines
+class StepFailed(RuntimeError):
+    """A step's outcome did not show in the peers' state."""
 
 
-def main() -> int:
-    workdir = ROOT / ".hub" / "demo"
-    shutil.rmtree(workdir, ignore_errors=True)
-    shutil.copytree(ROOT / "examples" / "quickstart", workdir, ignore=shutil.ignore_patterns(".hub", "inbox", "outbox"))
-    config = workdir / "hub.toml"
-    print(f"starting the hub on {config} (embedded nats-server)...", flush=True)
-    hub = HubProcess(config).start()
-    outbox = workdir / "outbox" / "events.ndjson"
-    try:
-        lines = _store_day()
-        tmp = workdir / "inbox" / "store-day.tmp"
-        tmp.write_text("\n".join(lines) + "\n")
-        tmp.rename(workdir / "inbox" / "store-day.ndjson")
-        print(f"dropped {len(lines)} store events into {workdir / 'inbox'}", flush=True)
+@dataclass(frozen=True)
+class Sizes:
+    promo_skus: int
+    history_days: int
+    outage_seconds: float
+    outage_sales: int
+
+
+QUICK = Sizes(promo_skus=6, history_days=21, outage_seconds=6.0, outage_sales=40)
+FULL = Sizes(promo_skus=24, history_days=28, outage_seconds=20.0, outage_sales=300)
+
+
+@dataclass
+class Tap:
+    """A wire tap on EVENTS and AUDIT: what the hub accepted and decided, as the summary reports it."""
+
+    events: Counter[tuple[str, str]] = field(default_factory=Counter)
+    versions: Counter[tuple[str, int]] = field(default_factory=Counter)
+    decisions: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    replays: int = 0
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+    async def start(self, nc: nats.NATS) -> None:
+        js = nc.jetstream()
+        self._subs = [await js.subscribe("inv.>", cb=self._event, ordered_consumer=True),
+                      await js.subscribe("audit.>", cb=self._audit, ordered_consumer=True)]
+
+    async def stop(self) -> None:
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _event(self, msg: Any) -> None:
+        event = orjson.loads(msg.data)
+        self.events[(event["type"], event["source"])] += 1
+        self.versions[(event["type"], int(event.get("schema_version", 1)))] += 1
+        self.seen.append(event)
+
+    async def _audit(self, msg: Any) -> None:
+        record = orjson.loads(msg.data)
+        if record.get("kind") == "decision":
+            self.decisions[(record["hook"], record["decision"], record.get("rule") or "-",
+                            record.get("policy_version") or "-")] += 1
+        elif record.get("kind") == "replay":
+            self.replays += 1
+
+    def of_type(self, event_type: str, **data: Any) -> list[dict[str, Any]]:
+        return [e for e in self.seen if e["type"] == event_type
+                and all(e["data"].get(k) == v for k, v in data.items())]
+
+
+@dataclass
+class Demo:
+    retailer: Retailer
+    sizes: Sizes
+    tap: Tap
+    js: Any
+    proofs: list[str] = field(default_factory=list)
+
+    @property
+    def work(self) -> Path:
+        return self.retailer.workdir
+
+    def prove(self, line: str) -> None:
+        self.proofs.append(line)
+        print(f"   ok  {line}", flush=True)
+
+    # ---- 1. a promotion spike in online sales
+
+    async def promotion(self) -> None:
+        r, n = self.retailer, self.sizes.promo_skus
+        promo = [sku(i) for i in range(1, n + 1)]
+        constrained = promo[: n // 2]
+        for item in promo:
+            r.wms.stock[(item, WEB)] = 12 if item in constrained else 400
+        await self._history(promo)
+        before = set(r.commerce.by_channel)
+        for item in promo:
+            for _ in range(6):
+                await r.commerce.sale(WEB, [(item, 9)])
+        held = await wait_for(lambda: [i for i in constrained if r.commerce.by_channel.get((i, WEB, "marketplace")) == 0
+                                       and (i, WEB, "marketplace") not in before], len(constrained), 60,
+                              "marketplace holds on the commerce platform")
+        self.prove(f"demand spike on {n} SKUs at {WEB}: marketplace exposure held (available 0) for "
+                   f"{len(held)} constrained SKUs on the commerce platform, e.g. {held[0]}")
+        rest = promo[n // 2:]
+        tasked = await wait_for(lambda: _spike_tasks(self.work / "planner", rest), len(rest), 60,
+                                "planner tasks for the unconstrained SKUs")
+        self.prove(f"planner tasks for each of the other {len(tasked)} spiking SKUs in planner/, "
+                   f"e.g. {tasked[0][1]} for {tasked[0][0]}")
+        await r.wms.snapshot(WEB)  # the day closes: the system of record's end-of-day stock
+        raised = await wait_for(lambda: _raises(r.erp.state, promo), 1, 60, "safety stock raised in the ERP")
+        sample = raised[0]
+        self.prove(f"safety stock raised for {len(raised)} SKUs in the ERP after the spike, e.g. {sample.material} "
+                   f"at {sample.plant} from {sample.safety_stock_before} to {sample.safety_stock} (reorder point "
+                   f"{sample.reorder_point_before} -> {sample.reorder_point}, change {sample.document})")
+        await self._no_echo()
+
+    async def _no_echo(self) -> None:
+        """The ERP is polled too: the goods movements the hub posted are read back but never become events."""
+        r, mark = self.retailer, len(self.retailer.erp.calls)
+        posted = sum(1 for m in r.erp.state.movements if m.entered_by == ERP_USER)
+
+        def polls_since_mark() -> int:
+            return sum(1 for c in r.erp.calls[mark:] if c.operation == "GoodsMovementGetList")
+
+        # The second poll after the mark started after it, so it has read every movement posted before.
+        await wait_for(lambda: polls_since_mark() >= 2 or None, 1, 30, "two polls of the ERP's goods movements")
+        echoed = sum(n for (_, source), n in self.tap.events.items() if source == ERP_SOURCE)
+        if echoed:
+            raise StepFailed(f"{echoed} of the hub's own ERP postings came back as new events")
+        self.prove(f"ERP goods movements polled back: {posted} lines the hub posted itself were skipped, "
+                   f"0 came back as events")
+
+    async def _history(self, promo: list[str]) -> None:
+        """Four weeks of web sales and last night's WMS stock, as the peers' feeds hold them."""
+        r, days = self.retailer, self.sizes.history_days
+        today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+        rng = r.rng
+        items = []
+        for back in range(days, 0, -1):
+            lines = [{"line": k, "sku": item, "quantity": sum(rng.randint(1, 3) for _ in range(rng.randint(3, 7)))}
+                     for k, item in enumerate(promo, start=1)]
+            items.append(r.commerce.feed.append("sale", {"transaction_id": f"HIST-{back:03d}", "store": WEB,
+                                                         "lines": lines}, created_at=today - timedelta(days=back)))
+        for start in range(0, len(items), 7):
+            await r.commerce.send_webhook(items[start:start + 7])
+        await wait_for(lambda: len(self.tap.of_type("stock.adjusted", location=WEB)) >= days * len(promo) or None,
+                       1, 60, "the sales history in EVENTS")
+        night = today - timedelta(days=1) + timedelta(hours=11, minutes=59)
+        lines = [{"sku": item, "on_hand": qty, "available": qty}
+                 for (item, where), qty in sorted(r.wms.stock.items()) if where == WEB]
+        snapshot = r.wms.feed.append("inventory_snapshot", {"warehouse": WEB, "as_of": night.isoformat(),
+                                                            "lines": lines}, created_at=night)
+        await r.wms.send_webhook([snapshot])
+        await wait_for(lambda: len(self.tap.of_type("stock.snapshot", location=WEB)) >= len(lines) or None, 1, 60,
+                       "last night's stock at the web node")
+        print(f"   ..  {days} days of web sales for {len(promo)} SKUs and last night's stock of {len(lines)} SKUs "
+              f"at {WEB} are in the hub", flush=True)
+
+    # ---- 2. returns
+
+    async def returns(self) -> None:
+        r = self.retailer
+        item = sku(self.sizes.promo_skus + 7)
+        before = r.commerce.by_channel.get((item, WEB, "web"))
+        if before is None:
+            raise StepFailed(f"no web availability for {item}@{WEB} before the return")
         started = time.monotonic()
-        delivered = 0
-        while delivered < len(lines) and time.monotonic() - started < 120:
-            time.sleep(0.5)
-            delivered = sum(1 for _ in outbox.open()) if outbox.exists() else 0
-            print(f"\r  delivered to {outbox.relative_to(ROOT)}: {delivered}/{len(lines)}", end="", flush=True)
+        ret = await r.commerce.return_(WEB, [(item, 1)], restocked=True)
+        await wait_for(lambda: r.commerce.by_channel.get((item, WEB, "web")) == before + 1 or None, 1, 30,
+                       f"availability of {item}@{WEB} to become {before + 1}")
         elapsed = time.monotonic() - started
-        print(f"\n{delivered} events from inbox to outbox in {elapsed:.1f}s")
-        sample = json.loads(outbox.open().readline())
-        print(f"first delivered: {sample['type']} {sample['subject']} delta={sample['data']['delta']}")
-        print(f"explore: .venv/bin/hub status --config {config.relative_to(ROOT)}  (Ctrl-C here stops the hub)")
-        signal.sigwait({signal.SIGINT, signal.SIGTERM}) if sys.stdin.isatty() else None
+        return_id = ret["data"]["return_id"]
+        routed = await wait_for(lambda: [e for e in _lines(self.work / "returns-desk")
+                                         if e["data"].get("return_id") == return_id], 1, 30, "the disposition")
+        decision = routed[0]["data"]
+        self.prove(f"return {return_id}: disposition {decision['disposition']} to {decision['destination']}; "
+                   f"availability for {item}@{WEB} updated from {before} to {before + 1} in {elapsed:.1f} s")
+
+    # ---- 3. a supplier's ASN over SFTP
+
+    async def supplier(self) -> None:
+        r = self.retailer
+        lines = [(sku(400 + i), 24 * (i + 1)) for i in range(3)]
+        interchange, po = 123, "PO-4500000777"
+        data = asn_856(sender="SUPPLIER01", receiver="RETAILHUB", interchange=interchange, asn_id="ASN-777",
+                       po_number=po, ship_to="DC-01", supplier="SUP-01", lines=lines, when=datetime.now(UTC))
+        inbox = r.sftp_folder("supplier", "to_hub")
+        (inbox / ".asn-777.tmp").write_bytes(data)
+        (inbox / ".asn-777.tmp").rename(inbox / "asn-777.x12")
+        expected = await wait_for(lambda: [e for e in _lines(self.work / "expected-receipts")
+                                           if e["type"] == "shipment.notified"], 1, 30, "the expected receipt")
+        units = sum(line.get("quantity", 0) for line in expected[0]["data"].get("lines", []))
+        self.prove(f"856 ASN-777 read over SFTP: expected receipt of {units} units for {po} at DC-01")
+        await r.wms.receipt("DC-01", lines, po_number=po)
+        received = await wait_for(lambda: self.tap.of_type("receipt.confirmed", po_number=po), 1, 30,
+                                  "the DC's receipt")
+        self.prove(f"DC-01 receipt {received[0]['data']['receipt_id']} for {po} confirmed in the hub")
+        acks = await wait_for(lambda: _acks(r.sftp_folder("supplier", "from_hub"), interchange), 1, 30, "the 997")
+        self.prove(f"997 for interchange {interchange:09d} written to supplier/from_hub/{acks[0]}")
+
+    # ---- 4. a cycle count exposing phantom stock
+
+    async def cycle_count(self) -> None:
+        r = self.retailer
+        item = sku(107)
+        recorded = r.wms.stock[(item, "DC-01")]
+        counted = max(0, recorded - 60)
+        erp_before = r.erp.state.stock[(item, "DC-01")].on_hand
+        await r.wms.count("DC-01", [(item, counted)])
+        tasks = await wait_for(lambda: [t for t in _lines(self.work / "planner") if t["type"] == "task.raised"
+                                        and t["data"].get("sku") == item and t["data"].get("location") == "DC-01"],
+                               1, 30, "the recount task")
+        self.prove(f"count of {item}@DC-01 found {counted} of {recorded} recorded: task {tasks[0]['data']['task_id']} "
+                   f"for the planner ({tasks[0]['data']['title'][:90]})")
+        await wait_for(lambda: r.erp.state.stock[(item, "DC-01")].on_hand == erp_before - (recorded - counted) or None,
+                       1, 30, "the count correction in the ERP")
+        self.prove(f"count correction of {counted - recorded} booked in the ERP for {item}@DC-01 "
+                   f"(ERP on hand {erp_before} -> {erp_before - (recorded - counted)})")
+
+    # ---- 5. the ERP goes down
+
+    async def erp_outage(self) -> None:
+        r, s = self.retailer, self.sizes
+        writes_before, posted_before = r.commerce.availability_writes, len(r.erp.state.movements)
+        r.erp.go_down()
+        started = time.monotonic()
+        items = [sku(200 + i % 100) for i in range(s.outage_sales)]
+        for item in items:
+            await r.commerce.sale(WEB, [(item, 1)])
+        await asyncio.sleep(max(0.0, s.outage_seconds - (time.monotonic() - started)))
+        kept = r.commerce.availability_writes - writes_before
+        waited = len(r.erp.state.movements) - posted_before
+        if kept < len(items) or waited:
+            raise StepFailed(f"during the ERP outage commerce got {kept} of {len(items)} updates and the ERP "
+                             f"{waited} postings (expected all and none)")
+        down = time.monotonic() - started
+        r.erp.come_up()
+        back = time.monotonic()
+        await wait_for(lambda: len(r.erp.state.movements) - posted_before >= len(items) or None, 1, 120,
+                       "the ERP backlog to drain")
+        self.prove(f"ERP down {down:.0f} s: {len(items)} deliveries waited while commerce kept {kept} availability "
+                   f"updates; backlog drained in {time.monotonic() - back:.1f} s")
+        await self._poison()
+
+    async def _poison(self) -> None:
+        r, new_item = self.retailer, sku(self.retailer.sku_count + 1)
+        await r.commerce.sale(WEB, [(new_item, 1)])
+        letters = await self._dead_letters(new_item)
+        letter = letters[0]
+        r.erp.state.add_item(new_item, "Article launched today")  # the fix: the master data the ERP lacked
+        await dlq.replay(self.js, letters, partitions=4)
+        await wait_for(lambda: [m for m in r.erp.state.movements if m.material == new_item] or None, 1, 30,
+                       "the replayed posting in the ERP")
+        self.prove(f"poison document for {new_item} dead-lettered ({letter.error[:90]}); "
+                   f"after adding the item to the ERP, 1 dead letter replayed and posted")
+
+    async def _dead_letters(self, item: str) -> list[dlq.DeadLetter]:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            letters = [letter async for letter in dlq.iterate(self.js, dlq.Filter(connector="erp"))]
+            mine = [letter for letter in letters if item in (letter.error or "")]
+            if mine:
+                return mine
+            await asyncio.sleep(0.5)
+        raise StepFailed(f"no dead letter for {item} within 60 s")
+
+
+async def wait_for(probe: Callable[[], Any], at_least: int, timeout: float, what: str) -> Any:
+    """Poll `probe` until it returns something with `at_least` items (or truthy when 1); StepFailed after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found and (not hasattr(found, "__len__") or len(found) >= at_least):
+            return found
+        if time.monotonic() > deadline:
+            raise StepFailed(f"timed out after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+def _lines(folder: Path) -> list[dict[str, Any]]:
+    path = folder / "events.ndjson"
+    if not path.exists():
+        return []
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def _spike_tasks(folder: Path, items: list[str]) -> list[tuple[str, str]]:
+    """(sku, first task id) for each of `items` with a demand-spike task."""
+    first: dict[str, str] = {}
+    for task in _lines(folder):
+        data = task["data"]
+        if data.get("sku") in items and "demand_spike" in data.get("evidence", {}).get("reasons", []):
+            first.setdefault(data["sku"], data["task_id"])
+    return sorted(first.items())
+
+
+def _raises(erp: ErpState, items: list[str]) -> list[PlanningChange]:
+    """Per SKU of `items`, the latest change in the ERP's planning history that raised a safety stock already set."""
+    latest = {c.material: c for c in erp.planning_changes
+              if c.material in items and 0 < c.safety_stock_before < c.safety_stock}
+    return [latest[item] for item in sorted(latest)]
+
+
+def _acks(folder: Path, interchange: int) -> list[str]:
+    """997 files in `folder` acknowledging the group `interchange` (AK1*SH*<group>)."""
+    return sorted(p.name for p in folder.glob("*997*")
+                  if re.search(rf"AK1\*SH\*{interchange}\b", p.read_text(errors="replace")))
+
+
+# ---- summary
+
+
+async def summary(demo: Demo, status_url: str | None) -> list[str]:
+    tap = demo.tap
+    out = ["", "== summary =="]
+    out.append("events per type and source:")
+    out += [f"  {count:>6}  {event_type:<24} {source}" for (event_type, source), count in sorted(tap.events.items())]
+    out.append("schema versions seen: " + ", ".join(f"{t} v{v} ({c})" for (t, v), c in sorted(tap.versions.items())))
+    if status_url:
+        out.append("end-to-end latency (ingress to delivered): " + await _latency(status_url))
+    out.append("decisions per hook and policy:")
+    out += [f"  {count:>6}  {hook:<13} {decision:<7} rule {rule} (policy {policy})"
+            for (hook, decision, rule, policy), count in sorted(tap.decisions.items())]
+    letters = [letter async for letter in dlq.iterate(demo.js)]
+    out.append(f"dead letters now: {len(letters)}; replays: {tap.replays}")
+    out += [f"  {letter.stage}/{letter.connector} {letter.event_type}: {letter.error[:90]}" for letter in letters]
+    out.append("proofs:")
+    out += [f"  - {line}" for line in demo.proofs]
+    return out
+
+
+async def _latency(status_url: str) -> str:
+    async with httpx.AsyncClient(timeout=5) as client:
+        text = (await client.get(status_url.rstrip("/") + "/metrics")).text
+    buckets: Counter[float] = Counter()
+    for le, count in re.findall(r'^hub_end_to_end_seconds_bucket\{.*le="([^"]+)"\} (\d+)', text, re.M):
+        buckets[float("inf") if le == "+Inf" else float(le)] += int(count)
+    total = buckets.get(float("inf"), 0)
+    if not total:
+        return "no deliveries measured"
+
+    def quantile(q: float) -> str:
+        bound = next(b for b in sorted(buckets) if buckets[b] >= q * total)
+        return f"<= {bound:g} s"
+
+    return f"p50 {quantile(0.5)}, p95 {quantile(0.95)}, p99 {quantile(0.99)} over {total} deliveries"
+
+
+# ---- running it
+
+
+STEPS: list[tuple[str, Callable[[Demo], Awaitable[None]]]] = [
+    ("1. promotion spike in online sales", Demo.promotion),
+    ("2. returns", Demo.returns),
+    ("3. a supplier's 856 over SFTP", Demo.supplier),
+    ("4. a cycle count exposing phantom stock", Demo.cycle_count),
+    ("5. the ERP goes down and comes back", Demo.erp_outage),
+]
+
+
+async def run(quick: bool, wait: bool, workdir: Path) -> int:
+    shutil.rmtree(workdir, ignore_errors=True)
+    sizes = QUICK if quick else FULL
+    print(f"starting the simulated retailer in {workdir} ...", flush=True)
+    async with Retailer(workdir) as retailer:
+        r = retailer
+        print(f"   ERP (SOAP) {r.erp.url}, commerce {r.commerce.url}, WMS {r.wms.url}, SFTP 127.0.0.1:{r.sftp.port}; "
+              f"{len(r.skus)} SKUs, {len(r.stores)} stores, {len(r.dcs)} DCs, 1 web node", flush=True)
+        hub = HubProcess(r.config_path, env=r.env)
+        await asyncio.to_thread(hub.start, 90)
+        data_dir = workdir / ".hub"
+        status_url = (data_dir / "status.url").read_text().strip() if (data_dir / "status.url").exists() else None
+        nc = await nats.connect(read_url(data_dir) or "")
+        tap = Tap()
+        failed = 0
+        try:
+            await tap.start(nc)
+            demo = Demo(retailer, sizes, tap, nc.jetstream())
+            started = time.monotonic()
+            for title, step in STEPS:
+                print(f"\n== {title}", flush=True)
+                try:
+                    await step(demo)
+                except Exception as exc:  # noqa: BLE001 - one failed step is reported, the others still run
+                    failed += 1
+                    print(f"   FAILED  {type(exc).__name__}: {exc}", flush=True)
+            await asyncio.sleep(1.0)
+            for line in await summary(demo, status_url):
+                print(line)
+            print(f"\n{len(STEPS) - failed} of {len(STEPS)} steps verified in {time.monotonic() - started:.0f} s")
+            print(f"status page: {status_url}" if status_url else "status page disabled")
+            if wait:
+                print("the hub keeps running; Ctrl-C stops it and the simulated retailer", flush=True)
+                await _until_interrupted()
+        finally:
+            await tap.stop()
+            await nc.close()
+            code = await asyncio.to_thread(hub.stop)
+            if code != 0:
+                print(f"hub exited with {code}: {hub.log_tail(1500)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+async def _until_interrupted() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hub.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="Smaller volumes and a shorter ERP outage.")
+    parser.add_argument("--no-wait", action="store_true", help="Stop everything after the summary.")
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".hub" / "demo", help="Where peers and hub keep files.")
+    args = parser.parse_args(argv)
+    try:
+        return asyncio.run(run(args.quick, not args.no_wait, args.workdir))
     except KeyboardInterrupt:
-        pass
-    finally:
-        hub.stop()
-    return 0 if delivered == len(lines) else 1
+        return 130
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from hub import bus
 
 Stage = Literal["ingest", "pipeline", "deliver"]
+PAYLOAD_LIMIT = 256 * 1024
 _SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
 
 
@@ -54,6 +55,9 @@ class DeadLetter(BaseModel):
     def of(cls, *, stage: Stage, raw: bytes, error_class: str, error: str, headers: dict[str, str] | None = None,
            **fields: Any) -> DeadLetter:
         headers = {k: v for k, v in (headers or {}).items() if k.lower() not in _SECRET_HEADERS}
+        if len(raw) > PAYLOAD_LIMIT:  # a dead letter must fit in one NATS message, whatever it carries
+            error += f" (payload cut to its first {PAYLOAD_LIMIT} of {len(raw)} bytes)"
+            raw = raw[:PAYLOAD_LIMIT]
         try:
             payload, encoding = raw.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:

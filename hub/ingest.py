@@ -13,10 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nats.errors import MaxPayloadError
+
 from canonical import Envelope, EventError, parse_event
 from hub import bus, dlq
 from hub.metrics import Metrics
 from hub.sdk import IngestResult
+from hub.tracing import ensure_trace
 
 log = logging.getLogger("hub.ingest")
 
@@ -61,7 +64,8 @@ class IngestContext:
         valid: list[Envelope] = []
         for index, item in enumerate(events):
             try:
-                valid.append(item if isinstance(item, Envelope) else parse_event(item))
+                # A trace starts here when the source sent none, so every hop after can be followed.
+                valid.append(ensure_trace(item if isinstance(item, Envelope) else parse_event(item)))
             except EventError as exc:
                 where = f"{origin}[{index}]" if origin else f"event {index}"
                 body = raw if raw is not None and len(events) == 1 else _dump(item)
@@ -69,10 +73,32 @@ class IngestContext:
                 result.dead_lettered += 1
                 result.errors.append(f"{where}: {exc}")
         if valid:
-            result.stored, result.duplicates = await publish_events(
-                self._bus, valid, partitions=self._partitions, connector=self.name, raw_ref=raw_ref)
+            try:
+                result.stored, result.duplicates = await publish_events(
+                    self._bus, valid, partitions=self._partitions, connector=self.name, raw_ref=raw_ref)
+            except MaxPayloadError:
+                # Rare, so only checked when it happens: dead-letter the events too big for one NATS
+                # message and store the rest (any already sent are dropped by the Nats-Msg-Id window).
+                valid = await self._refuse_oversize(valid, origin, result)
+                result.stored, result.duplicates = await publish_events(
+                    self._bus, valid, partitions=self._partitions, connector=self.name, raw_ref=raw_ref)
         self._metrics.inc("hub_ingested_events_total", result.stored, connector=self.name)
         return result
+
+    async def _refuse_oversize(self, events: list[Envelope], origin: str, result: IngestResult) -> list[Envelope]:
+        limit = self._bus.nc.max_payload - 4096
+        fitting = []
+        for event in events:
+            body = event.model_dump_json().encode()
+            if len(body) <= limit:
+                fitting.append(event)
+                continue
+            reason = (f"{origin or 'event'} {event.id}: {len(body)} bytes is over the largest message the NATS "
+                      f"server takes ({limit} bytes)")
+            await self.dead_letter(raw=body, reason=reason, error_class="permanent", origin=origin)
+            result.dead_lettered += 1
+            result.errors.append(reason)
+        return fitting
 
     async def dead_letter(self, *, raw: bytes, reason: str, error_class: str, origin: str = "",
                           headers: dict[str, str] | None = None) -> str:
@@ -86,8 +112,14 @@ class IngestContext:
     def count(self, metric: str, amount: float = 1, **labels: str) -> None:
         self._metrics.inc(f"hub_{metric}", amount, connector=self.name, **labels)
 
-    async def _keep_raw(self, raw: bytes, origin: str) -> str:
+    async def _keep_raw(self, raw: bytes, origin: str) -> str | None:
         digest = hashlib.sha256(raw).hexdigest()
+        limit = self._bus.nc.max_payload - 4096  # room for the headers
+        if len(raw) > limit:
+            # Too big for one NATS message: the events still flow, only this payload's lineage copy is lost.
+            self.log.warning("raw payload %s not kept in RAW: %d bytes is over the server's limit of %d",
+                             origin or digest[:12], len(raw), limit)
+            return None
         await self._bus.js.publish(f"raw.{self.name}", raw, stream=bus.RAW,
                                    headers={"Nats-Msg-Id": digest, "hub-origin": origin[:200]})
         return digest

@@ -24,7 +24,7 @@ from hub import bus, dlq
 from hub.hooks import HookStage, NoHooks
 from hub.leases import PartitionLeases
 from hub.metrics import Metrics
-from hub.publisher import AsyncPublisher, PublishError, gather_acks
+from hub.publisher import AsyncPublisher, PublishError, gather_acks, outcome, settle
 from hub.pull import PullReader, ack, deliveries, drained, nak, stream_seq
 from hub.router import Router
 from routes import Delivery, Derived
@@ -110,10 +110,11 @@ class Pipeline:
     async def _rebalance(self) -> None:
         assert self._leases is not None
         held = await self._leases.refresh()
+        for partition in [p for p, task in self._tasks.items() if task.done()]:
+            del self._tasks[partition]
         for partition in held - set(self._tasks):
             self._tasks[partition] = asyncio.create_task(self._run(partition), name=f"pipeline-p{partition}")
-        for partition in set(self._tasks) - held:
-            self._tasks.pop(partition).cancel()
+        # A partition whose lease is gone is not cancelled: its reader sees that, drains and ends.
 
     async def _run(self, partition: int) -> None:
         reader = PullReader(self.bus.nc, bus.EVENTS, consumer_name(partition), batch=self.batch_size)
@@ -127,7 +128,7 @@ class Pipeline:
                 await asyncio.sleep(1.0)
 
         try:
-            while not self._stopping.is_set():
+            while not self._stopping.is_set() and partition in self._leases.held:
                 msgs = await reader.next_batch(self.batch_size, wait=0.5)
                 if msgs:
                     await handle(msgs)
@@ -146,9 +147,7 @@ class Pipeline:
             if item.event is not None:
                 await self._route(item)
         nc = self.bus.nc
-        everything = [f for item in inputs for f in item.futures]
-        if everything:
-            await asyncio.wait(everything, timeout=_ACK_TIMEOUT)
+        await settle([f for item in inputs for f in item.futures], _ACK_TIMEOUT)
         for item in inputs:
             failed = [problem for problem in map(_problem, item.futures) if problem]
             if failed:
@@ -179,11 +178,11 @@ class Pipeline:
             marks.append((item, key, future))
         outcomes = await gather_acks([future for _, _, future in marks], timeout=_ACK_TIMEOUT)
         kv = None
-        for (item, key, _), outcome in zip(marks, outcomes, strict=True):
-            if not isinstance(outcome, BaseException):
+        for (item, key, _), answer in zip(marks, outcomes, strict=True):
+            if not isinstance(answer, BaseException):
                 continue
-            if not (isinstance(outcome, PublishError) and outcome.err_code == _WRONG_LAST_SEQUENCE):
-                raise outcome
+            if not (isinstance(answer, PublishError) and answer.err_code == _WRONG_LAST_SEQUENCE):
+                raise answer
             kv = kv or await self.bus.kv(bus.KV_DEDUPE)
             holder = (await kv.get(key)).value
             if holder != _holder(item.msg):  # a redelivery of the same message goes on; a repeat stops here
@@ -256,10 +255,8 @@ class Pipeline:
 
 
 def _problem(future: asyncio.Future) -> BaseException | None:
-    if not future.done():
-        future.cancel()
-        return TimeoutError("no PubAck in time")
-    return future.exception()
+    result = outcome(future)
+    return result if isinstance(result, BaseException) else None
 
 
 def _holder(msg: Msg) -> bytes:

@@ -9,6 +9,7 @@ the PubAck or a `PublishError`, and `gather_acks` bounds the wait.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,9 +82,29 @@ class AsyncPublisher:
 
 async def gather_acks(futures: Sequence[asyncio.Future], timeout: float = 10.0) -> list[PubAck | BaseException]:
     """Each future's PubAck or exception; those still open after `timeout` count as TimeoutError."""
-    if not futures:
-        return []
-    done, pending = await asyncio.wait(futures, timeout=timeout)
-    for future in pending:
-        future.cancel()
-    return [f.exception() or f.result() if f in done else TimeoutError("no PubAck in time") for f in futures]
+    await settle(futures, timeout)
+    return [outcome(f) for f in futures]
+
+
+async def settle(futures: Sequence[asyncio.Future], timeout: float) -> None:
+    """Wait until every future is done, for at most `timeout` seconds; those still open are cancelled.
+
+    Awaiting them one by one costs less than `asyncio.wait`, which hangs a callback on every future:
+    by the time the loop reaches most of them their PubAck is already in.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            for future in futures:
+                if not future.done():
+                    with contextlib.suppress(Exception):  # read back by `outcome`
+                        await future
+    except TimeoutError:
+        for future in futures:
+            future.cancel()
+
+
+def outcome(future: asyncio.Future) -> PubAck | BaseException:
+    """A settled future's PubAck or exception; a cancelled or open one is a TimeoutError."""
+    if future.cancelled() or not future.done():
+        return TimeoutError("no PubAck in time")
+    return future.exception() or future.result()

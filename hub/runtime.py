@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -23,14 +24,19 @@ from hub import bus
 from hub.config import HubConfig
 from hub.hooks import build_hook_stage
 from hub.instances import InstanceManager
+from hub.kpis import ExceptionTracker, SourceLag
 from hub.metrics import Metrics
 from hub.natsserver import NatsServer, write_url
-from hub.pipeline import Pipeline
+from hub.pipeline import Observer, Pipeline
+from hub.reconcile import Reconciler, settings_from, system_resolver
 from hub.router import Router
 from hub.schemas import SchemaMonitor
-from hub.secrets import reveal
+from hub.secrets import client_options, server_auth, server_tls
+from hub.web import StatusServer
 
 log = logging.getLogger("hub")
+_BEAT_SECONDS = 2.0
+_SNAPSHOT_EVERY_BEATS = 15
 
 
 class Hub:
@@ -49,39 +55,47 @@ class Hub:
         self.started_at = time.time()
         self._status_task: asyncio.Task | None = None
         self._extras: list[Any] = []
+        self.ready = False
+        self.exceptions = ExceptionTracker(self.metrics)
+        self.reconciler: Reconciler | None = None
         self.schemas: SchemaMonitor | None = None
+        self.web: StatusServer | None = None
+        self.status_url: str | None = None
 
     async def start(self) -> None:
+        if self.config.status.enabled:  # refuses a binding beyond loopback without a token, before anything starts
+            self.web = StatusServer(self, self.config.status, self.data_dir)
         url = self.nats_url
         if not url:
-            self.server = NatsServer(store_dir=self.data_dir / "nats", port=self.config.nats.port)
+            nats_cfg = self.config.nats
+            self.server = NatsServer(store_dir=self.data_dir / "nats", port=nats_cfg.port,
+                                     auth=server_auth(nats_cfg), tls=server_tls(nats_cfg, self.config.base_dir))
             await asyncio.to_thread(self.server.start)
             url = self.server.url
             write_url(self.data_dir, url)
             log.info("embedded nats-server on %s (storage %s)", url, self.server.store_dir)
-        nats_cfg = self.config.nats
-        self.bus = await bus.connect(url, name=f"hub-{self.worker_id}", user=nats_cfg.user,
-                                     password=reveal(nats_cfg.password), token=reveal(nats_cfg.token),
-                                     replicas=nats_cfg.replicas)
+        self.bus = await bus.connect(url, name=f"hub-{self.worker_id}", replicas=self.config.nats.replicas,
+                                     **client_options(self.config.nats, self.config.base_dir))
         await self.bus.declare(self.config.hub.dedupe_hours)
         self.instances = InstanceManager(self.bus, self.config, self.metrics, self.data_dir)
-        hooks = build_hook_stage(self.config.hooks)
+        if self.web:
+            self.status_url = await self.web.start()
+        hooks = build_hook_stage(self.config.hooks, metrics=self.metrics)
         await hooks.start(bus.KvState(await self.bus.kv(bus.KV_STATE), "hooks"))
         router = Router.from_config(self.config, self.instances.targets_for_role)
-        # Registers the code's schemas (refusing incompatible ones), restores usage counts, flushes them.
-        self.schemas = SchemaMonitor(await self.bus.kv(bus.KV_SCHEMAS), flush_seconds=5.0)
-        await self.schemas.start()
         self.pipeline = Pipeline(self.bus, router, partitions=self.config.hub.partitions,
                                  batch_size=self.config.hub.batch_size, hooks=hooks, metrics=self.metrics,
-                                 observers=[self.schemas.observe_event])
+                                 observers=await self._observers())
         await self.instances.start()
         await self.pipeline.start(self.worker_id)
         self._status_task = asyncio.create_task(self._publish_status(), name="worker-status")
+        self.ready = True
         log.info("hub %s up: worker %s, %d connector(s), partitions %s", self.config.hub.name, self.worker_id,
                  len(self.instances.instances), sorted(self.pipeline.owned))
 
     async def stop(self) -> None:
         """Drain: stop intake, finish and ack what is in hand, then close."""
+        self.ready = False
         if self._status_task:
             self._status_task.cancel()
         try:
@@ -92,10 +106,14 @@ class Hub:
                 await self.pipeline.hooks.stop()
             if self.schemas:
                 await self.schemas.stop()
+            if self.reconciler:
+                await self.reconciler.stop()
             if self.instances:
                 await self.instances.stop()
             await self._clear_status()
         finally:
+            if self.web:
+                await self.web.stop()
             if self.bus:
                 await self.bus.close()
             if self.server:
@@ -109,19 +127,41 @@ class Hub:
             "started_at": self.started_at,
             "updated_at": time.time(),
             "partitions": sorted(self.pipeline.owned) if self.pipeline else [],
+            "status_url": self.status_url,
             "connectors": self.instances.statuses() if self.instances else [],
             "counters": {name: sum(series.values()) for name, series in self.metrics.counters.items()},
         }
 
+    async def _observers(self) -> list[Observer]:
+        """The pipeline's KPI and reconciliation observers."""
+        assert self.bus is not None
+        settings = settings_from(self.config)
+        self.reconciler = Reconciler(await self.bus.kv(bus.KV_STATE),
+                                     system_resolver(self._connector_type, settings.systems), settings)
+        await self.reconciler.start()
+        # Registers the code's schemas (refusing incompatible ones), restores usage counts, flushes them.
+        self.schemas = SchemaMonitor(await self.bus.kv(bus.KV_SCHEMAS), flush_seconds=5.0)
+        await self.schemas.start()
+        return [self.schemas.observe_event, self.exceptions.observe, SourceLag(self.metrics).observe,
+                self.reconciler.observe]
+
+    def _connector_type(self, name: str) -> str | None:
+        instance = self.instances.instances.get(name) if self.instances else None
+        return instance.connector.type_name if instance else None
+
     async def _publish_status(self) -> None:
         assert self.bus is not None
         kv = await self.bus.kv(bus.KV_STATE)
+        beats = 0
         while True:
             try:
                 await kv.put(f"worker.{self.worker_id}", orjson.dumps(self.status()))
-            except Exception as exc:  # noqa: BLE001 - a status write may fail during a NATS failover
-                log.debug("status not written: %s", exc)
-            await asyncio.sleep(2.0)
+                beats += 1
+                if beats % _SNAPSHOT_EVERY_BEATS == 0 and self.pipeline:
+                    await self.pipeline.hooks.snapshot()  # hook state survives a crash, not only a clean stop
+            except Exception as exc:  # noqa: BLE001 - a write may fail during a NATS failover; next beat retries
+                log.warning("worker status or hook snapshot not written: %s", exc)
+            await asyncio.sleep(_BEAT_SECONDS)
 
     async def _clear_status(self) -> None:
         if self.bus and not self.bus.nc.is_closed:
@@ -135,10 +175,25 @@ async def run_until_signalled(hub: Hub, ready: asyncio.Event | None = None) -> N
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await hub.start()
+    # What exists now (config, models, connectors, restored hook state) lives as long as the worker.
+    # Frozen, it is no longer walked by every full collection, which otherwise stalls the event loop
+    # for tens of milliseconds at a time and sets the latency tail. Done here, in the worker process,
+    # not in the library, so a program embedding a Hub keeps its own collector settings.
+    gc.collect()
+    gc.freeze()
     if ready:
         ready.set()
+    if hub.status_url:
+        print(f"status page: {hub.status_url}", flush=True)
     print(f"hub up: worker {hub.worker_id}; Ctrl-C to stop", flush=True)
     await stop.wait()
     log.info("signal received: draining")
-    await asyncio.wait_for(hub.stop(), timeout=hub.config.hub.drain_seconds + 15)
+    try:
+        await asyncio.wait_for(hub.stop(), timeout=hub.config.hub.drain_seconds + 15)
+    except TimeoutError:
+        for task in asyncio.all_tasks():
+            if task is not asyncio.current_task() and not task.get_name().startswith("Task-"):
+                frames = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in task.get_stack(limit=6))
+                log.error("drain did not finish in time; still running %s at %s", task.get_name(), frames)
+        raise
     log.info("hub stopped")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler
 from pydantic_core import core_schema
 
 from canonical import Envelope
+from hub.tracing import traced
 
 
 class SecretRef:
@@ -199,7 +200,8 @@ class Sink(Connector):
         outcomes: list[BaseException | None] = []
         for event, attempt in zip(events, attempts, strict=True):
             try:
-                await self.deliver(event, attempt)
+                with traced(event):  # HTTP and SOAP clients pass the event's traceparent on
+                    await self.deliver(event, attempt)
             except Exception as exc:  # noqa: BLE001 - the engine classifies it
                 outcomes.append(exc)
             else:

@@ -32,7 +32,8 @@ class Hold:
 
 
 class CommercePeer(HttpPeer):
-    """State a test can read: `availability[(sku, node)]` -> {"available", "channel"}; `holds[(sku, channel)]`."""
+    """State a test can read: `availability[(sku, node)]` -> {"available", "channel"} (the latest write),
+    `by_channel[(sku, node, channel)]` -> available, `holds[(sku, channel)]`."""
 
     feed_prefix = "evt"
 
@@ -42,6 +43,8 @@ class CommercePeer(HttpPeer):
         self.nodes: set[str] = set()
         self.availability: dict[tuple[str, str], dict[str, Any]] = {}
         self.holds: dict[tuple[str, str], Hold] = {}
+        # The latest quantity per channel: a marketplace write must not hide what the web shop was told.
+        self.by_channel: dict[tuple[str, str, str], int] = {}
         self.availability_writes = 0
         self._numbers = itertools.count(1)
 
@@ -116,6 +119,7 @@ class CommercePeer(HttpPeer):
             return error(422, f"available must be a non-negative integer, got {available!r}")
         record = {"sku": sku, "node": node, "available": available, "channel": str(body.get("channel", "web"))}
         self.availability[(sku, node)] = record
+        self.by_channel[(sku, node, record["channel"])] = available
         self.availability_writes += 1
         return web.json_response(record)
 

@@ -55,14 +55,14 @@ class DocumentId:
 
 def iso_datetime(date: str, time: str = "") -> str | None:
     """CCYYMMDD or YYMMDD plus HHMM[SS] as ISO 8601 UTC; None when the date is not a date."""
-    if len(date) == 6 and date.isdigit():
+    if len(date) == 6 and date.isdecimal():
         date = ("20" if int(date[:2]) < 70 else "19") + date
-    if len(date) != 8 or not date.isdigit():
+    if len(date) != 8 or not date.isdecimal():
         return None
     month, day = int(date[4:6]), int(date[6:8])
     if not (1 <= month <= 12 and 1 <= day <= 31):
         return None
-    time = time if time.isdigit() and len(time) in (4, 6) else "0000"
+    time = time if time.isdecimal() and len(time) in (4, 6) else "0000"
     if int(time[:2]) > 23 or int(time[2:4]) > 59:
         return None
     seconds = time[4:6] or "00"

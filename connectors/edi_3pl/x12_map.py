@@ -8,7 +8,7 @@ Outbound: purchase_order.changed (created) becomes an 850, transfer.requested a 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ UNEXPECTED_SEGMENT = "2"
 SEGMENT_MISSING = "3"
 SET_NOT_SUPPORTED = "1"
 
-Mapper = Callable[[list[Segment], DocumentId], list[dict[str, Any]]]
+Mapper = Callable[[Sequence[Segment], DocumentId], list[dict[str, Any]]]
 
 
 @dataclass(slots=True)
@@ -83,7 +83,9 @@ def _need(seg: Segment, index: int, number: int, what: str) -> str:
 
 def _quantity(seg: Segment, index: int, number: int, what: str) -> int:
     raw = seg[index] if index < len(seg) else ""
-    if raw.isdigit():  # the common case, without the float round trip
+    # The common case, without the float round trip. isdecimal, not isdigit: int() refuses
+    # digits such as superscripts that isdigit accepts.
+    if raw.isdecimal():
         return int(raw)
     raw = _need(seg, index, number, what)
     try:
@@ -135,14 +137,14 @@ def _party(seg: Segment) -> str:
     return element(seg, 4).strip() or element(seg, 2).strip()
 
 
-def _required(value: str | None, what: str, segs: list[Segment], tag: str) -> str:
+def _required(value: str | None, what: str, segs: Sequence[Segment], tag: str) -> str:
     if not value:
         raise EdiError(f"{what}: no {tag} segment and no partner default", segment=len(segs), segment_id=tag,
                        code=SEGMENT_MISSING)
     return value
 
 
-def _no_lines(segs: list[Segment], tag: str) -> EdiError:
+def _no_lines(segs: Sequence[Segment], tag: str) -> EdiError:
     return EdiError(f"no {tag} line in the set", segment=len(segs), segment_id=tag, code=SEGMENT_MISSING)
 
 
@@ -150,27 +152,27 @@ _QTY_846 = {"17": "on_hand", "33": "available", "QH": "damaged", "63": "on_order
             "RE": "reserved"}
 
 
-def map_846(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
+def map_846(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     """Inventory advice: one stock.snapshot per LIN, quantities from its QTY segments by qualifier."""
     location = doc.partner.location
     as_of: str | None = None
-    lines: list[tuple[int, str, dict[str, int]]] = []
+    lines: list[dict[str, Any]] = []  # each LIN's event data; N1 counts only before the first LIN
     status: dict[str, int] | None = None
     for number, seg in enumerate(segs, 1):
         tag = seg[0]
         if tag == "QTY":
-            if status is None:
-                raise _error("QTY before any LIN", seg, number, None, UNEXPECTED_SEGMENT)
-            bucket = _QTY_846.get(seg[1].strip() if len(seg) > 1 else "")
-            if bucket is None:
-                raise _error(f"QTY01 qualifier {element(seg, 1)!r} is not one of {sorted(_QTY_846)}", seg, number,
-                             1, INVALID_CODE)
-            status[bucket] = status.get(bucket, 0) + _quantity(seg, 2, number, "quantity")
+            # The common case inline (this loop runs for most segments of a large file); anything
+            # unusual takes the careful path with its errors.
+            bucket = _QTY_846.get(seg[1]) if len(seg) > 2 else None
+            if bucket is not None and status is not None and bucket not in status and seg[2].isdecimal():
+                status[bucket] = int(seg[2])
+            else:
+                _add_quantity_846(status, seg, number)
         elif tag == "LIN":
             # Most partners put the SKU first; only the others pay for the qualifier scan.
             sku = seg[3] if len(seg) > 3 and seg[2] == "SK" and seg[3] else _product(seg, number, 2)[0]
             status = {}
-            lines.append((number, sku, status))
+            lines.append({"sku": sku, "location": location, "status": status})
         elif tag == "N1" and not lines and element(seg, 1).strip() in ("WH", "ST", "RL"):
             location = _party(seg) or location
         elif tag == "BIA":
@@ -179,15 +181,24 @@ def map_846(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
         raise _no_lines(segs, "LIN")
     where = _required(location, "no location for the inventory advice", segs, "N1")
     events = []
-    for line, (_, sku, quantities) in enumerate(lines, 1):
-        data: dict[str, Any] = {"sku": sku, "location": where, "status": quantities}
+    for line, data in enumerate(lines, 1):
         if as_of:
             data["as_of"] = as_of
-        events.append(doc.event("stock.snapshot", data, f"{sku}@{where}", line, time=as_of))
+        events.append(doc.event("stock.snapshot", data, f"{data['sku']}@{where}", line, time=as_of))
     return events
 
 
-def map_856(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
+def _add_quantity_846(status: dict[str, int] | None, seg: Segment, number: int) -> None:
+    if status is None:
+        raise _error("QTY before any LIN", seg, number, None, UNEXPECTED_SEGMENT)
+    bucket = _QTY_846.get(element(seg, 1).strip())
+    if bucket is None:
+        raise _error(f"QTY01 qualifier {element(seg, 1)!r} is not one of {sorted(_QTY_846)}", seg, number, 1,
+                     INVALID_CODE)
+    status[bucket] = status.get(bucket, 0) + _quantity(seg, 2, number, "quantity")
+
+
+def map_856(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     """Ship notice: one shipment.notified with a line per LIN / SN1 pair."""
     data: dict[str, Any] = {"supplier": doc.partner.supplier, "location": doc.partner.location}
     lines: list[dict[str, Any]] = []
@@ -239,7 +250,7 @@ def map_856(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     return [doc.event("shipment.notified", data, data["asn_id"])]
 
 
-def map_944(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
+def map_944(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     """Warehouse receipt advice: one receipt.confirmed; W07 lines, W13 damaged quantities."""
     data: dict[str, Any] = {"location": doc.partner.location}
     lines: list[dict[str, Any]] = []
@@ -273,7 +284,7 @@ def map_944(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     return [doc.event("receipt.confirmed", data, data["receipt_id"])]
 
 
-def map_945(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
+def map_945(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     """Warehouse shipping advice: one transfer.shipped per W12 line."""
     head: dict[str, Any] = {"location": doc.partner.location}
     lines: list[tuple[int, Segment]] = []
@@ -308,7 +319,7 @@ def map_945(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     return events
 
 
-def map_947(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
+def map_947(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     """Warehouse inventory adjustment: one stock.adjusted per W19, reason from the partner's code table."""
     location = doc.partner.location
     reference: str | None = None
@@ -345,7 +356,7 @@ _BAK_STATUS = {"AD": "acknowledged", "AK": "acknowledged", "AT": "acknowledged",
                "RD": "cancelled", "RJ": "cancelled"}
 
 
-def map_855(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
+def map_855(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     """PO acknowledgement: purchase_order.changed with the supplier's view of each line (ACK overrides PO1)."""
     data = _order_header(segs, doc, "BAK", po_index=3)
     bak_number, bak = next((n, s) for n, s in enumerate(segs, 1) if s[0] == "BAK")
@@ -358,14 +369,14 @@ def map_855(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     return [doc.event("purchase_order.changed", data, data["po_number"])]
 
 
-def map_850(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
+def map_850(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     """Purchase order from a partner that sends orders: purchase_order.changed with status created."""
     data = _order_header(segs, doc, "BEG", po_index=3)
     data["status"] = "created"
     return [doc.event("purchase_order.changed", data, data["po_number"])]
 
 
-def _order_header(segs: list[Segment], doc: DocumentId, begin: str, po_index: int) -> dict[str, Any]:
+def _order_header(segs: Sequence[Segment], doc: DocumentId, begin: str, po_index: int) -> dict[str, Any]:
     data: dict[str, Any] = {"supplier": doc.partner.supplier, "location": doc.partner.location}
     lines: list[dict[str, Any]] = []
     for number, seg in enumerate(segs, 1):
@@ -374,7 +385,7 @@ def _order_header(segs: list[Segment], doc: DocumentId, begin: str, po_index: in
             sku, _ = _product(seg, number, 6)
             line_no = element(seg, 1).strip()
             line: dict[str, Any] = {
-                "line": int(line_no) if line_no.isdigit() and int(line_no) > 0 else len(lines) + 1,
+                "line": int(line_no) if line_no.isdecimal() and int(line_no) > 0 else len(lines) + 1,
                 "sku": sku, "quantity": _quantity(seg, 2, number, "quantity ordered"),
             }
             uom = element(seg, 3).strip()
@@ -408,7 +419,7 @@ def _order_header(segs: list[Segment], doc: DocumentId, begin: str, po_index: in
     return data
 
 
-def map_940(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
+def map_940(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     """Warehouse shipping order: one transfer.requested per W01 line."""
     head: dict[str, Any] = {"location": doc.partner.location}
     lines: list[tuple[int, Segment]] = []
@@ -441,7 +452,7 @@ def map_940(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     return events
 
 
-def map_180(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
+def map_180(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     """Return authorisation: one return.received per BLI line; reason and use from RDR (line RDR wins)."""
     return_id: str | None = None
     location = doc.partner.location
@@ -482,7 +493,7 @@ _AK_STATUS = {"A": "accepted", "E": "accepted_with_errors", "P": "accepted_with_
               "M": "rejected", "W": "rejected", "X": "rejected"}
 
 
-def map_997(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
+def map_997(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     """Functional acknowledgement: one partner.acknowledged for the group it answers (AK1 / AK9)."""
     group_control: str | None = None
     functional_id = ""
@@ -517,7 +528,7 @@ def map_997(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     # A 997 names only the group; the hub sends one group per interchange numbered like its ISA13.
     data = {
         "partner": doc.partner.name, "standard": "x12",
-        "interchange_control": f"{int(group_control):09d}" if group_control.isdigit() else group_control,
+        "interchange_control": f"{int(group_control):09d}" if group_control.isdecimal() else group_control,
         "group_control": group_control, "document_type": _FUNCTIONAL_DOCUMENTS.get(functional_id, functional_id),
         "status": status, "errors": errors,
     }
@@ -536,7 +547,7 @@ def _ak4_separator(seg: Segment) -> str:
 
 def _optional_int(raw: str) -> int | None:
     raw = raw.strip()
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isdecimal() else None
 
 
 MAPPERS: dict[str, Mapper] = {

@@ -59,6 +59,28 @@ class Cursor(_Strict):
     start: str | int = Field(default=0, description="Cursor of the very first poll.")
 
 
+class OwnPostings(_Strict):
+    """How a polled record shows that the hub posted it itself, so it is not ingested again (no echo loop).
+
+    By default a record is the hub's when its `path` names the user the connector signs in as (ERPs keep
+    who entered each document); `prefix` instead recognises a mark the outbound mapping puts on a field.
+    """
+
+    path: str = Field(description="Dotted path in each record, e.g. EnteredBy or ExternalReference.")
+    equals: str | None = Field(default=None, description="The value that marks the hub's records; "
+                                                         "default: auth.username.")
+    prefix: str | None = Field(default=None, min_length=1,
+                               description="A non-empty prefix that marks the hub's records instead of equals.")
+
+    @model_validator(mode="after")
+    def _one_test(self) -> OwnPostings:
+        if self.equals is not None and self.prefix is not None:
+            raise ValueError("skip_own takes equals or prefix, not both")
+        if self.equals == "":
+            raise ValueError("skip_own.equals must not be empty: every record without the field would match")
+        return self
+
+
 class InboundOperation(_Strict):
     """A poll operation whose records become canonical events."""
 
@@ -74,6 +96,8 @@ class InboundOperation(_Strict):
     key: list[str] = Field(min_length=1, description="Record paths that identify the fact (document, line, ...).")
     subject: str = Field(default="{sku}@{location}", description="Template over the canonical data.")
     time: str | None = Field(default=None, description="Record path of when the fact happened.")
+    skip_own: OwnPostings | None = Field(
+        default=None, description="Records the hub posted itself: counted and skipped, never ingested again.")
 
 
 class OutboundOperation(_Strict):
@@ -145,6 +169,15 @@ class ErpSoapConfig(ConnectorConfig):
     poll: bool = Field(default=True, description="Run the inbound poll loop.")
     poll_interval: float = Field(default=30.0, gt=0, description="Seconds between polls when caught up.")
     mapping: ErpMapping = Field(default_factory=ErpMapping)
+
+    @model_validator(mode="after")
+    def _own_postings_known(self) -> ErpSoapConfig:
+        for op in self.mapping.inbound:
+            own = op.skip_own
+            if own is not None and own.equals is None and own.prefix is None and not self.auth.username:
+                raise ValueError(f"mapping.inbound {op.name}: skip_own without equals or prefix compares with "
+                                 "auth.username, which is empty")
+        return self
 
 
 OutboundOperation.model_rebuild()

@@ -1,8 +1,9 @@
 """The `erp.soap` connector: polls an ERP's SOAP operations into canonical events and posts events to it.
 
-As a source it polls each inbound operation from a cursor kept in the hub's state bucket; as a
-sink (role erp) it posts each event once, with the event's idempotency key as the ERP's external
-reference, and counts a "duplicate document" answer as success.
+As a source it polls each inbound operation from a cursor kept in the hub's state bucket and skips
+the records the hub posted itself (`skip_own`); as a sink (role erp) it posts each event once, with
+the event's idempotency key as the ERP's external reference, and counts a "duplicate document"
+answer as success.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from connectors.erp.mapping import (
     outbound_request,
     plain,
     poll_request,
+    posted_by_hub,
     records_at,
     select_outbound,
     write_outcome,
@@ -36,7 +38,7 @@ class ErpSoap(Sink):
     type_name = "erp.soap"
     config_model = ErpSoapConfig
     direction = "both"
-    summary = "ERP over SOAP (WSDL + mapping): polls goods movements, stock and POs; posts adjustments and orders."
+    summary = "ERP over SOAP (WSDL + mapping): polls goods movements, stock and POs; posts adjustments, orders and planning changes."
 
     config: ErpSoapConfig
 
@@ -84,8 +86,9 @@ class ErpSoap(Sink):
     async def deliver(self, event: Envelope, attempt: int) -> None:
         op = select_outbound(self.config.mapping.outbound, event)
         if op is None:
-            raise PermanentError(f"{self.name}: no outbound operation maps {event.type} event {event.id} "
-                                 "(check the mapping's event_type and when conditions)")
+            raise ContractError(f"{self.name}: no outbound operation maps this {event.type} event {event.id} "
+                                f"(the when conditions of its operations do not hold: {_conditions(self.config, event)})",
+                                "mapping.outbound")
         request = outbound_request(op, event)
         log = {"event_id": event.id, "correlation_id": event.correlation_id, "operation": op.operation}
         try:
@@ -146,12 +149,18 @@ class ErpSoap(Sink):
     async def _ingest(self, op: InboundOperation, records: list[dict[str, Any]]) -> int:
         events = []
         origin = f"{self.name}/{op.operation}"
+        skipped = 0
         for index, record in enumerate(records):
+            if op.skip_own and posted_by_hub(op.skip_own, record, self.config.auth.username):
+                skipped += 1  # the hub holds this fact as the event it posted; ingesting it again would loop
+                continue
             try:
                 events.append(inbound_event(op, record, instance=self.name, source=self.source_uri))
             except ContractError as exc:
                 await self.ctx.dead_letter(raw=_json(record), error_class="contract", origin=origin,
                                            reason=f"{op.records}[{index}]: {exc}")
+        if skipped:
+            self.ctx.count("erp_own_postings_skipped", skipped, operation=op.operation)
         if not events:
             return 0
         result = await self.ctx.ingest(events, raw=_json(records), origin=origin)
@@ -189,6 +198,13 @@ class ErpSoap(Sink):
         if missing:
             raise ValueError(f"ERP connector {self.name}: mapping names operations {missing} that the WSDL "
                              f"port does not have (it has {sorted(available)})")
+
+
+def _conditions(config: ErpSoapConfig, event: Envelope) -> str:
+    """The when conditions of the operations for this event's type, for the error that none held."""
+    ops = [op for op in config.mapping.outbound if op.event_type == event.type]
+    return "; ".join(" and ".join(f"{path} in {allowed}" for path, allowed in op.when.items()) or "none"
+                     for op in ops)
 
 
 def _json(value: Any) -> bytes:

@@ -19,6 +19,7 @@ from connectors.erp.config import (
     FieldSpec,
     InboundOperation,
     OutboundOperation,
+    OwnPostings,
     ResponseStatus,
     Template,
 )
@@ -55,6 +56,17 @@ def inbound_event(op: InboundOperation, record: dict[str, Any], *, instance: str
         "idempotency_key": key,
         "data": data,
     }
+
+
+def posted_by_hub(own: OwnPostings, record: dict[str, Any], username: str) -> bool:
+    """Whether a polled record is one the hub posted itself; a record without the field is the ERP's."""
+    value = lookup(record, own.path, default=None)
+    if value is None or isinstance(value, dict | list):
+        return False
+    text = str(plain(value)).strip()
+    if own.prefix is not None:
+        return text.startswith(own.prefix)
+    return text == (own.equals if own.equals is not None else username)
 
 
 def next_cursor(op: InboundOperation, records: list[dict[str, Any]], current: Any) -> Any:

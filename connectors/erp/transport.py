@@ -33,6 +33,7 @@ from canonical import ContractError
 from connectors.erp.config import ErpSoapConfig, ErrorRules
 from hub.errors import PermanentError, TransientError
 from hub.sdk import resolve_path
+from hub.tracing import inject_traceparent
 
 # zeep parses with these; the transport screens every answer the same way before zeep sees it.
 SAFE_SETTINGS = Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True,
@@ -85,7 +86,8 @@ class SoapTransport:
         auth = httpx.BasicAuth(cfg.auth.username, _password(cfg)) if cfg.auth.mode in ("basic", "both") else None
         timeout = httpx.Timeout(cfg.timeout, connect=cfg.connect_timeout)
         self._http = httpx.AsyncClient(auth=auth, timeout=timeout,
-                                       limits=httpx.Limits(max_connections=cfg.max_connections))
+                                       limits=httpx.Limits(max_connections=cfg.max_connections),
+                                       event_hooks={"request": [inject_traceparent]})
         wsdl_http = httpx.Client(auth=auth, timeout=timeout)
         transport = _ScreeningTransport(self._http, wsdl_http, cfg.max_response_bytes)
         try:

@@ -72,7 +72,12 @@ class FileInbox(Source):
             path.rename(claimed)
         except FileNotFoundError:
             return  # another worker took it
-        await self._process(claimed, path.name)
+        try:
+            await self._process(claimed, path.name)
+        except Exception as exc:  # noqa: BLE001 - e.g. NATS failing over: put the file back, read it again later
+            self.ctx.log.error("%s: not stored, will be read again: %s", path.name, exc)
+            with contextlib.suppress(OSError):
+                claimed.rename(path)
 
     async def _process(self, claimed: Path, name: str) -> None:
         try:

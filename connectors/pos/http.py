@@ -21,6 +21,7 @@ from pydantic import Field
 
 from hub.errors import PermanentError, TransientError
 from hub.sdk import ConnectorConfig, SecretRef
+from hub.tracing import inject_traceparent
 
 MAX_BODY_IN_ERROR = 2000
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
@@ -59,6 +60,7 @@ class RestClient:
             headers=headers,
             timeout=httpx.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds),
             limits=httpx.Limits(max_connections=config.max_connections),
+            event_hooks={"request": [inject_traceparent]},  # the delivered event's trace, when delivering
         )
 
     async def aclose(self) -> None:

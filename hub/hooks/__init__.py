@@ -25,6 +25,8 @@ class HookOutput:
 class HookStage(Protocol):
     async def start(self, state: Any) -> None: ...
 
+    async def snapshot(self) -> None: ...
+
     async def stop(self) -> None: ...
 
     def process(self, event: Envelope) -> HookOutput: ...
@@ -36,6 +38,9 @@ class NoHooks:
     async def start(self, state: Any) -> None:
         return None
 
+    async def snapshot(self) -> None:
+        return None
+
     async def stop(self) -> None:
         return None
 
@@ -43,5 +48,19 @@ class NoHooks:
         return HookOutput(event)
 
 
-def build_hook_stage(config: dict[str, Any]) -> HookStage:
-    return NoHooks()
+def build_hook_stage(config: dict[str, Any], metrics: Any = None) -> HookStage:
+    """The stage for the config's `[hooks]` table: NoHooks when no hook is enabled.
+
+    `metrics` (optional, a hub.metrics.Metrics) receives hook errors, timeouts and decisions as counters.
+
+    Raises hub.hooks.config.HooksConfigError (a hub.config.ConfigError) naming each wrong key.
+    """
+    from hub.hooks.config import parse_hooks_config
+    from hub.hooks.stage import GovernedHookStage
+
+    section, params, classes = parse_hooks_config(config or {})
+    if not section.enabled:
+        return NoHooks()
+    hooks = [classes[name](params[name], section.catalog) for name in section.enabled]
+    return GovernedHookStage(hooks, section.policy, action_roles=section.action_roles,
+                             budget_ms=section.budget_ms, trip_after=section.trip_after, metrics=metrics)

@@ -27,15 +27,16 @@ STATUS_CODES = {
     "ItemLocked": "RCRD_LOCKED",
 }
 
-Handler = Callable[[ErpState, etree._Element], etree._Element]
+# A handler gets the books, the operation element and the signed-in user (whom postings record).
+Handler = Callable[[ErpState, etree._Element, str], etree._Element]
 
 
-def handle(state: ErpState, request: etree._Element) -> etree._Element:
+def handle(state: ErpState, request: etree._Element, user: str = "") -> etree._Element:
     name = etree.QName(request).localname
     handler = _OPERATIONS.get(name) if etree.QName(request).namespace == NS else None
     if handler is None:
         raise BadRequest(f"unknown operation {request.tag}")
-    return handler(state, request)
+    return handler(state, request, user)
 
 
 def business_fault(exc: BusinessFault) -> bytes:
@@ -49,7 +50,7 @@ def client_fault(code: str, message: str) -> bytes:
     return fault("soapenv:Server.userException", message, detail, nsmap={"soapenv": SOAP_ENV})
 
 
-def _get_item_availability(state: ErpState, request: etree._Element) -> etree._Element:
+def _get_item_availability(state: ErpState, request: etree._Element, _user: str) -> etree._Element:
     after = number(child_text(request, NS, "itemAvailabilityFilter/lastChangeAfter", "0"), "lastChangeAfter")
     size = number(child_text(request, NS, "itemAvailabilityFilter/pageSize", "100"), "pageSize")
     response = _el("getItemAvailabilityResponse")
@@ -68,7 +69,7 @@ def _get_item_availability(state: ErpState, request: etree._Element) -> etree._E
     return response
 
 
-def _add_inventory_adjustment(state: ErpState, request: etree._Element) -> etree._Element:
+def _add_inventory_adjustment(state: ErpState, request: etree._Element, user: str) -> etree._Element:
     record = request.find(f"{{{NS}}}record")
     if record is None:
         raise BadRequest("addInventoryAdjustment: missing element record")
@@ -84,7 +85,7 @@ def _add_inventory_adjustment(state: ErpState, request: etree._Element) -> etree
     status = _sub(write, "status")
     external_id = record.get("externalId") or ""
     try:
-        document = state.post_goods_movement(external_id, posting_date, lines)
+        document = state.post_goods_movement(external_id, posting_date, lines, entered_by=user)
     except BusinessFault as exc:
         status.set("isSuccess", "false")
         detail = _sub(status, "statusDetail")

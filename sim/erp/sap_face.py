@@ -14,16 +14,17 @@ NS = "urn:rih:sim:erp:materials"
 WSDL_FILE = "sap_goods_movement.wsdl"
 AUTH = "wsse"
 
-Handler = Callable[[ErpState, etree._Element], etree._Element]
+# A handler gets the books, the operation element and the signed-in user (whom postings record).
+Handler = Callable[[ErpState, etree._Element, str], etree._Element]
 
 
-def handle(state: ErpState, request: etree._Element) -> etree._Element:
+def handle(state: ErpState, request: etree._Element, user: str = "") -> etree._Element:
     """The response payload for one operation element; raises BusinessFault or BadRequest."""
     name = etree.QName(request).localname
     handler = _OPERATIONS.get(name) if etree.QName(request).namespace == NS else None
     if handler is None:
         raise BadRequest(f"unknown operation {request.tag}")
-    return handler(state, request)
+    return handler(state, request, user)
 
 
 def business_fault(exc: BusinessFault) -> bytes:
@@ -40,7 +41,7 @@ def client_fault(code: str, message: str) -> bytes:
     return business_fault(BusinessFault(code, message))
 
 
-def _goods_movement_get_list(state: ErpState, request: etree._Element) -> etree._Element:
+def _goods_movement_get_list(state: ErpState, request: etree._Element, _user: str) -> etree._Element:
     rows = state.movements_after(child_text(request, NS, "FromDocument", ""),
                                  number(child_text(request, NS, "MaxRows"), "MaxRows"))
     response = _el("GoodsMovementGetListResponse")
@@ -51,12 +52,13 @@ def _goods_movement_get_list(state: ErpState, request: etree._Element) -> etree.
                             ("Material", m.material), ("Plant", m.plant), ("MovementType", m.movement_type),
                             ("DebitCredit", m.debit_credit), ("Quantity", m.quantity), ("Unit", m.unit),
                             ("PostingDate", m.posting_date.isoformat()), ("EnteredAt", m.entered_at.isoformat()),
-                            ("ExternalReference", m.external_reference), ("StockAfter", m.stock_after)):
+                            ("ExternalReference", m.external_reference), ("StockAfter", m.stock_after),
+                            ("EnteredBy", m.entered_by)):
             _sub(line, name, value)
     return response
 
 
-def _material_stock_get_list(state: ErpState, request: etree._Element) -> etree._Element:
+def _material_stock_get_list(state: ErpState, request: etree._Element, _user: str) -> etree._Element:
     rows = state.stock_changed_after(number(child_text(request, NS, "FromChange", "0"), "FromChange"),
                                      number(child_text(request, NS, "MaxRows"), "MaxRows"))
     response = _el("MaterialStockGetListResponse")
@@ -71,7 +73,7 @@ def _material_stock_get_list(state: ErpState, request: etree._Element) -> etree.
     return response
 
 
-def _purchase_order_get_changes(state: ErpState, request: etree._Element) -> etree._Element:
+def _purchase_order_get_changes(state: ErpState, request: etree._Element, _user: str) -> etree._Element:
     orders = state.purchase_orders_changed_after(number(child_text(request, NS, "FromChange", "0"), "FromChange"),
                                                  number(child_text(request, NS, "MaxRows"), "MaxRows"))
     response = _el("PurchaseOrderGetChangesResponse")
@@ -95,7 +97,7 @@ def _purchase_order_get_changes(state: ErpState, request: etree._Element) -> etr
     return response
 
 
-def _goods_movement_create(state: ErpState, request: etree._Element) -> etree._Element:
+def _goods_movement_create(state: ErpState, request: etree._Element, user: str) -> etree._Element:
     header = _find(request, "Header")
     lines = []
     for n, item in enumerate(_find(request, "Items").findall(f"{{{NS}}}Item"), start=1):
@@ -106,14 +108,15 @@ def _goods_movement_create(state: ErpState, request: etree._Element) -> etree._E
             quantity=number(child_text(item, NS, "Quantity"), f"Items/Item[{n}]/Quantity"),
             unit=child_text(item, NS, "Unit"), receiving_plant=receiving or None))
     posting_date = _date(child_text(header, NS, "PostingDate"), "Header/PostingDate")
-    document = state.post_goods_movement(child_text(header, NS, "ExternalReference"), posting_date, lines)
+    document = state.post_goods_movement(child_text(header, NS, "ExternalReference"), posting_date, lines,
+                                         entered_by=user)
     response = _el("GoodsMovementCreateResponse")
     _sub(response, "MaterialDocument", document)
     _sub(response, "DocumentYear", posting_date.year)
     return response
 
 
-def _purchase_order_create(state: ErpState, request: etree._Element) -> etree._Element:
+def _purchase_order_create(state: ErpState, request: etree._Element, _user: str) -> etree._Element:
     header = _find(request, "Header")
     items = []
     for n, item in enumerate(_find(request, "Items").findall(f"{{{NS}}}Item"), start=1):
@@ -131,12 +134,25 @@ def _purchase_order_create(state: ErpState, request: etree._Element) -> etree._E
     return response
 
 
+def _material_planning_change(state: ErpState, request: etree._Element, user: str) -> etree._Element:
+    change = state.change_planning(
+        child_text(request, NS, "ExternalReference"), child_text(request, NS, "Material"),
+        child_text(request, NS, "Plant"), number(child_text(request, NS, "SafetyStock"), "SafetyStock"),
+        number(child_text(request, NS, "ReorderPoint"), "ReorderPoint"), entered_by=user)
+    response = _el("MaterialPlanningChangeResponse")
+    _sub(response, "ChangeDocument", change.document)
+    _sub(response, "SafetyStockBefore", change.safety_stock_before)
+    _sub(response, "ReorderPointBefore", change.reorder_point_before)
+    return response
+
+
 _OPERATIONS: dict[str, Handler] = {
     "GoodsMovementGetList": _goods_movement_get_list,
     "MaterialStockGetList": _material_stock_get_list,
     "PurchaseOrderGetChanges": _purchase_order_get_changes,
     "GoodsMovementCreate": _goods_movement_create,
     "PurchaseOrderCreate": _purchase_order_create,
+    "MaterialPlanningChange": _material_planning_change,
 }
 
 

@@ -220,7 +220,8 @@ class ReferenceErp:
         early = self._inject_early(injection, face)
         if early is not None and injection is not None:
             return self._record(kind, operation, f"injected {injection.kind}", *early)
-        status, payload = self._process(face, request)
+        user = "" if self.auth[kind] == "none" else self.username  # whom the ERP books the postings on
+        status, payload = self._process(face, request, user)
         if injection is not None and injection.kind == "malformed":
             payload = payload[: len(payload) // 2]
         elif injection is not None and injection.kind == "invalid":
@@ -247,9 +248,9 @@ class ReferenceErp:
         make = simple.get(injection.kind)
         return make() if make else None
 
-    def _process(self, face: ModuleType, request: etree._Element) -> tuple[int, bytes]:
+    def _process(self, face: ModuleType, request: etree._Element, user: str) -> tuple[int, bytes]:
         try:
-            return 200, reply(face.handle(self.state, request))
+            return 200, reply(face.handle(self.state, request, user))
         except BusinessFault as exc:
             return 500, face.business_fault(exc)
         except BadRequest as exc:

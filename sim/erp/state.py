@@ -1,4 +1,5 @@
-"""The reference ERP's books: items, stock per plant, goods movements and purchase orders, in memory.
+"""The reference ERP's books: items, stock and planning parameters per plant, goods movements and purchase
+orders, in memory.
 
 Every posting is all-or-nothing and checked like a real ERP would: unknown material or plant,
 closed posting period, locked item, and the external-reference duplicate check.
@@ -53,6 +54,7 @@ class Movement:
     entered_at: datetime
     external_reference: str
     stock_after: int
+    entered_by: str = ""  # the user who posted it, as an ERP keeps it for every document
 
 
 @dataclass(slots=True)
@@ -70,6 +72,30 @@ class Stock:
     @property
     def unrestricted(self) -> int:
         return max(self.on_hand - self.reserved - self.blocked, 0)
+
+
+@dataclass(slots=True)
+class PlanningChange:
+    """One change of an item's planning parameters at a plant, as the change history keeps it."""
+
+    document: str
+    material: str
+    plant: str
+    safety_stock_before: int
+    safety_stock: int
+    reorder_point_before: int
+    reorder_point: int
+    external_reference: str
+    entered_by: str
+    changed_at: datetime
+
+
+@dataclass(slots=True)
+class Planning:
+    """An item's planning parameters at a plant (MRP view): what stock to keep and when to reorder."""
+
+    safety_stock: int = 0
+    reorder_point: int = 0
 
 
 @dataclass(slots=True)
@@ -115,12 +141,15 @@ class ErpState:
         self.stock: dict[tuple[str, str], Stock] = {}
         self.movements: list[Movement] = []
         self.purchase_orders: dict[str, PurchaseOrder] = {}
+        self.planning: dict[tuple[str, str], Planning] = {}
+        self.planning_changes: list[PlanningChange] = []
         self.external_refs: dict[str, str] = {}  # external reference -> document number
         self.locked: set[tuple[str, str]] = set()
         self.closed_periods: set[str] = set()  # "YYYY-MM"
         self._change = 0
         self._next_document = 4900000001
         self._next_po = 4500000001
+        self._next_planning_change = 1
 
     # master data and test levers
 
@@ -151,7 +180,7 @@ class ErpState:
     # postings
 
     def post_goods_movement(self, external_reference: str, posting_date: date,
-                            lines: Sequence[MovementInput]) -> str:
+                            lines: Sequence[MovementInput], *, entered_by: str = "") -> str:
         """Post one material document; returns its number. Raises BusinessFault, posting nothing."""
         with self._lock:
             self._check_duplicate(external_reference)
@@ -178,9 +207,43 @@ class ErpState:
                         document=document, year=posting_date.year, item=item, material=line.material,
                         plant=plant, movement_type=line.movement_type, debit_credit=debit_credit,
                         quantity=line.quantity, unit=line.unit, posting_date=posting_date, entered_at=now,
-                        external_reference=external_reference, stock_after=row.on_hand))
+                        external_reference=external_reference, stock_after=row.on_hand,
+                        entered_by=entered_by))
             self.external_refs[external_reference] = document
             return document
+
+    def change_planning(self, external_reference: str, material: str, plant: str, safety_stock: int,
+                        reorder_point: int, *, entered_by: str = "") -> PlanningChange:
+        """Set an item's safety stock and reorder point at a plant; returns the change as the history keeps it."""
+        with self._lock:
+            self._check_duplicate(external_reference)
+            if material not in self.items:
+                raise BusinessFault("MaterialInvalid", f"material {material} does not exist")
+            if plant not in self.plants:
+                raise BusinessFault("PlantInvalid", f"plant {plant or '(none)'} does not exist")
+            if (material, plant) in self.locked:
+                raise BusinessFault("ItemLocked", f"material {material} at plant {plant} is locked by another user")
+            if safety_stock < 0 or reorder_point < 0:
+                raise BusinessFault("QuantityInvalid", f"safety stock ({safety_stock}) and reorder point "
+                                    f"({reorder_point}) must not be negative")
+            if reorder_point < safety_stock:
+                raise BusinessFault("PlanningInvalid", f"reorder point {reorder_point} is below the safety stock "
+                                    f"{safety_stock}")
+            params = self.planning.setdefault((material, plant), Planning())
+            document = f"PC{self._next_planning_change:08d}"
+            self._next_planning_change += 1
+            change = PlanningChange(
+                document=document, material=material, plant=plant, safety_stock_before=params.safety_stock,
+                safety_stock=safety_stock, reorder_point_before=params.reorder_point, reorder_point=reorder_point,
+                external_reference=external_reference, entered_by=entered_by, changed_at=datetime.now(UTC))
+            self.planning_changes.append(change)
+            params.safety_stock, params.reorder_point = safety_stock, reorder_point
+            self.external_refs[external_reference] = document
+            return change
+
+    def planning_history(self, material: str, plant: str) -> list[PlanningChange]:
+        with self._lock:
+            return [c for c in self.planning_changes if (c.material, c.plant) == (material, plant)]
 
     def create_purchase_order(self, external_reference: str, vendor: str, plant: str,
                               items: Sequence[PoItem], delivery_date: date | None = None) -> str:

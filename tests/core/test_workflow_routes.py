@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from canonical import new_event
-from routes import Delivery, Derived
-from routes import availability, replenishment, shrink
+from routes import Delivery, Derived, availability, replenishment, shrink
 
 
 def _adjusted(sku: str, delta: int, key: str, **extra):

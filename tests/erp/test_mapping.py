@@ -9,18 +9,20 @@ import pytest
 from pydantic import ValidationError
 
 from canonical import ContractError, new_event, parse_event
-from connectors.erp.config import ErpSoapConfig, FieldSpec
+from connectors.erp.config import ErpSoapConfig, FieldSpec, OwnPostings
 from connectors.erp.mapping import (
     build,
     inbound_event,
     next_cursor,
     outbound_request,
     poll_request,
+    posted_by_hub,
     records_at,
     select_outbound,
     write_outcome,
 )
 from tests.erp.conftest import load_config
+from tests.erp.tasks import raise_task, review
 
 SAP = ErpSoapConfig.model_validate(load_config("sap"))
 NETSUITE = ErpSoapConfig.model_validate(load_config("netsuite"))
@@ -173,3 +175,47 @@ def test_field_specs_and_auth_are_validated():
 def test_nested_targets_and_optional_values():
     template = {"a.b": "x", "a.c": FieldSpec(path="missing", optional=True), "d": FieldSpec(const=7)}
     assert build(template, {"x": 1}) == {"a": {"b": 1}, "d": 7}
+
+
+def test_an_automatic_safety_stock_task_becomes_a_planning_change_and_nothing_else_does():
+    op = select_outbound(SAP.mapping.outbound, raise_task(safety_stock=20, reorder_point=41))
+    assert op is not None and op.operation == "MaterialPlanningChange"
+    task = raise_task(safety_stock=20, reorder_point=41)
+    assert outbound_request(op, task) == {"ExternalReference": task.idempotency_key, "Material": "SKU-1001",
+                                          "Plant": "STORE-001", "SafetyStock": 20, "ReorderPoint": 41}
+    assert select_outbound(SAP.mapping.outbound, review()) is None  # same kind, but a person's task
+    other_kind = task.model_copy(update={"data": {**task.data, "kind": "count"}})
+    assert select_outbound(SAP.mapping.outbound, other_kind) is None
+
+
+def test_a_planning_task_without_the_new_values_names_the_missing_path():
+    task = raise_task()
+    evidence = {k: v for k, v in task.data["evidence"].items() if k != "reorder_point"}
+    broken = task.model_copy(update={"data": {**task.data, "evidence": evidence}})
+    op = select_outbound(SAP.mapping.outbound, broken)
+    assert op is not None
+    with pytest.raises(ContractError, match="no value at data.evidence.reorder_point") as refused:
+        outbound_request(op, broken)
+    assert refused.value.where == "ReorderPoint"
+
+
+def test_own_postings_are_recognised_by_user_or_by_prefix():
+    by_user = OwnPostings(path="EnteredBy")
+    assert posted_by_hub(by_user, movement(EnteredBy="hub"), "hub")
+    assert not posted_by_hub(by_user, movement(EnteredBy="clerk"), "hub")
+    assert not posted_by_hub(by_user, movement(), "hub")  # no such field: the ERP's own record
+    assert posted_by_hub(OwnPostings(path="EnteredBy", equals="RFC_HUB"), movement(EnteredBy="RFC_HUB"), "hub")
+    by_mark = OwnPostings(path="ExternalReference", prefix="HUB:")
+    assert posted_by_hub(by_mark, movement(ExternalReference="HUB:pos-1"), "hub")
+    assert not posted_by_hub(by_mark, movement(ExternalReference="DN-77"), "hub")
+    assert not posted_by_hub(by_mark, movement(ExternalReference=""), "hub")
+
+
+def test_skip_own_settings_are_validated():
+    with pytest.raises(ValidationError, match="equals or prefix, not both"):
+        OwnPostings(path="X", equals="hub", prefix="HUB:")
+    with pytest.raises(ValidationError, match="must not be empty"):
+        OwnPostings(path="X", equals="")
+    raw = load_config("sap", auth={"mode": "none"})
+    with pytest.raises(ValidationError, match="goods_movements: skip_own without equals or prefix"):
+        ErpSoapConfig.model_validate(raw)

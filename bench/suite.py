@@ -1,0 +1,127 @@
+"""The whole benchmark suite: every figure next to its baseline from the same run, and the aims they meet.
+
+Throughput runs are interleaved (baseline, hub, baseline, hub, ...) so a noisy neighbour hits both, and
+each ratio is the median of the per-round ratios; latency is the median of as many trials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench import edi_bench, faststream_two_hop, hooks_bench, hub_pipeline, raw_two_hop, scale_out
+
+
+@dataclass(frozen=True)
+class Sizes:
+    rounds: int
+    two_hop_events: int
+    faststream_events: int
+    latency_seconds: float
+    scale_events: int  # 0 skips the scale-out runs
+    edi_quick: bool
+
+
+QUICK = Sizes(rounds=1, two_hop_events=8_000, faststream_events=1_000, latency_seconds=3.0, scale_events=0,
+              edi_quick=True)
+FULL = Sizes(rounds=3, two_hop_events=30_000, faststream_events=4_000, latency_seconds=10.0, scale_events=30_000,
+             edi_quick=False)
+
+LATENCY_RATE = 2_000.0
+
+# key -> (comparison, aim), as the issue states them.
+AIMS: dict[str, tuple[str, float]] = {
+    "pipeline_vs_raw": (">=", 0.8),
+    "pipeline_vs_faststream": (">=", 4.0),
+    "p99_ms": ("<=", 25.0),
+    "x12_vs_pyx12": (">=", 3.0),
+    "edifact_vs_pydifact": (">=", 5.0),
+    "hook_events_per_s": (">=", 100_000.0),
+    "rss_mb_100k_keys": ("<=", 200.0),
+}
+
+
+def run(quick: bool, progress: Callable[[str], None] = print,
+        sizes: Sizes | None = None) -> tuple[dict[str, float], dict[str, str]]:
+    """All sections; returns the figures and, per section that failed, why."""
+    sizes = sizes or (QUICK if quick else FULL)
+    results: dict[str, float] = {}
+    failures: dict[str, str] = {}
+    sections: list[tuple[str, Callable[[], dict[str, float]]]] = [
+        ("two hops: hub vs raw nats-py", lambda: asyncio.run(_two_hops(sizes, progress))),
+        ("two hops: FastStream per message", lambda: asyncio.run(faststream_two_hop.run(sizes.faststream_events))),
+        ("latency at 2,000 events/s", lambda: asyncio.run(_latency(sizes, progress))),
+        ("EDI readers", lambda: edi_bench.run(quick=sizes.edi_quick)),
+        ("AI hooks", lambda: hooks_bench.run(quick=quick)),
+    ]
+    if sizes.scale_events:
+        sections.append(("scale out: 1 and 2 workers", lambda: asyncio.run(scale_out.run(sizes.scale_events))))
+    for name, section in sections:
+        progress(f"running {name} ...")
+        try:
+            results.update(section())
+        except Exception as exc:  # noqa: BLE001 - one broken section must not hide the others' figures
+            failures[name] = f"{type(exc).__name__}: {exc}"
+            progress(traceback.format_exc())
+    if "pipeline_events_per_s" in results and "faststream_per_message_events_per_s" in results:
+        results["pipeline_vs_faststream"] = (results["pipeline_events_per_s"]
+                                             / results["faststream_per_message_events_per_s"])
+    return results, failures
+
+
+async def _two_hops(sizes: Sizes, progress: Callable[[str], None]) -> dict[str, float]:
+    """Rounds of raw, hub, hub without hooks; medians of each figure, and of the per-round ratio."""
+    rounds: list[dict[str, float]] = []
+    for n in range(sizes.rounds):
+        figures = await raw_two_hop.run(sizes.two_hop_events)
+        figures |= await hub_pipeline.throughput(sizes.two_hop_events)
+        bare = await hub_pipeline.throughput(sizes.two_hop_events, hooks=False)
+        figures["pipeline_no_hooks_events_per_s"] = bare["pipeline_events_per_s"]
+        figures["pipeline_no_hooks_cpu_us_per_event"] = bare["pipeline_cpu_us_per_event"]
+        figures["pipeline_vs_raw"] = figures["pipeline_events_per_s"] / figures["raw_two_hop_events_per_s"]
+        rounds.append(figures)
+        progress(f"  round {n + 1}: raw {figures['raw_two_hop_events_per_s']:,.0f}/s, "
+                 f"hub {figures['pipeline_events_per_s']:,.0f}/s, "
+                 f"hub without hooks {figures['pipeline_no_hooks_events_per_s']:,.0f}/s")
+    return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+
+
+async def _latency(sizes: Sizes, progress: Callable[[str], None]) -> dict[str, float]:
+    """Trials at the fixed offered load; the median of each figure over the trials."""
+    trials = []
+    for n in range(sizes.rounds):
+        trial = await hub_pipeline.latency(LATENCY_RATE, sizes.latency_seconds)
+        trials.append(trial)
+        progress(f"  trial {n + 1}: p50 {trial['p50_ms']:.1f} ms, p99 {trial['p99_ms']:.1f} ms at "
+                 f"{trial['latency_offered_events_per_s']:,.0f} events/s offered")
+    return {key: statistics.median(t[key] for t in trials) for key in trials[0]}
+
+
+def table(results: dict[str, Any], failures: dict[str, str]) -> str:
+    """The figures as a table: value, aim and whether it is met; then any section that failed."""
+    keys = list(results) + [k for k in AIMS if k not in results]
+    width = max(len(k) for k in keys)
+    lines = [f"{'figure'.ljust(width)}  {'value':>14}  aim"]
+    for key in keys:
+        value = results.get(key)
+        aim = AIMS.get(key)
+        shown = "not measured" if value is None else _format(key, value)
+        verdict = ""
+        if aim:
+            op, target = aim
+            met = value is not None and (value >= target if op == ">=" else value <= target)
+            verdict = f"{op} {_format(key, target)}  {'met' if met else 'NOT MET'}"
+        lines.append(f"{key.ljust(width)}  {shown:>14}  {verdict}".rstrip())
+    lines += [f"section failed: {name}: {why}" for name, why in failures.items()]
+    return "\n".join(lines)
+
+
+def _format(key: str, value: float) -> str:
+    if key.endswith(("_ms", "_mb", "_vs_raw", "_vs_faststream", "_vs_pyx12", "_vs_pydifact", "_vs_1",
+                     "_vs_baseline", "_per_event", "_100k_keys")):
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"

@@ -1,0 +1,225 @@
+"""Demand / sell-through anomaly per item and location: seasonal level, overdispersed spread, level shifts.
+
+Sales (`stock.adjusted` with reason `sale`) accumulate into the open day; a spike is flagged as soon as the
+running total passes the day's upper tail. A day closes when an event of a later day arrives or when the
+system of record's daily `stock.snapshot` arrives; a closed day is scored for drops, zero-sales runs and
+(CUSUM) level shifts, and then updates the level, the day-of-week factors and the dispersion.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from canonical import Envelope
+from hub.hooks.result import BaseHook, HookResult
+from hub.hooks.state import KeyedState
+from hub.hooks.stats import count_z, day_iso, day_number, run_z, zero_day_surprise
+
+# Field positions in the per-key state array.
+DAY, TODAY, LEVEL, DISP, N, CUP, CDN, RUNMU, ONHAND, FAST, HOLD, DOW = range(12)
+WIDTH = DOW + 7
+INITIAL = (0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0) + (1.0,) * 7
+_MAX_GAP_DAYS = 366
+_MIN_MEAN = 0.05
+
+
+class DemandParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float = Field(default=3.5, gt=0, description="Score (standard deviations) at which a day is flagged.")
+    warmup_days: int = Field(default=14, ge=1, description="Closed days before the hook flags anything.")
+    alpha_level: float = Field(default=0.08, gt=0, le=1, description="Smoothing of the deseasonalised level.")
+    alpha_fast: float = Field(default=0.3, gt=0, le=1, description="Smoothing of the fast level a shift snaps to.")
+    alpha_dow: float = Field(default=0.05, gt=0, le=1, description="Smoothing of the day-of-week factors.")
+    alpha_dispersion: float = Field(default=0.05, gt=0, le=1, description="Smoothing of variance / mean.")
+    winsor: float = Field(default=3.0, gt=0, description="Residuals beyond this many sd are clipped before learning.")
+    cusum_k: float = Field(default=1.0, ge=0, description="CUSUM slack per day, in sd.")
+    cusum_clip: float = Field(default=3.0, gt=0, description="Daily residuals enter the CUSUM clipped to this, in sd.")
+    cusum_h: float = Field(default=4.0, gt=0, description="CUSUM decision level, in sd.")
+    shift_report_days: int = Field(default=1, ge=1,
+                                   description="A detected level shift is reported on this many closed days, "
+                                               "so a planner sees a new regime rather than a one-day blip.")
+    constrained_cover_days: float = Field(default=3.0, ge=0,
+                                          description="On hand below this many days of expected sales makes a "
+                                                      "spiking SKU constrained: hold its marketplace exposure.")
+
+
+class DemandHook(BaseHook):
+    name: ClassVar[str] = "demand"
+    model_version: ClassVar[str] = "demand-1.0"
+    event_types: ClassVar[frozenset[str]] = frozenset({"stock.adjusted", "stock.snapshot"})
+    params_model: ClassVar[type[BaseModel]] = DemandParams
+    p: DemandParams
+
+    def new_state(self) -> KeyedState:
+        return KeyedState(WIDTH, INITIAL)
+
+    def score(self, event: Envelope, state: KeyedState) -> HookResult | None:
+        data = event.data
+        if event.type == "stock.adjusted":
+            if data.get("on_hand_after") is not None:
+                self._state(state, data)[ONHAND] = data["on_hand_after"]
+            if data["reason"] != "sale":
+                return None
+            return self._sale(data, max(-data["delta"], 0), day_number(event.time), state)
+        if event.type == "stock.snapshot":
+            return self._close(data, day_number(event.time), state)
+        return None
+
+    def expected(self, s: array, day: int) -> tuple[float, float]:
+        """Expected units on `day` and the dispersion, from a key's state (also read by safety stock)."""
+        return max(s[LEVEL] * s[DOW + day % 7], _MIN_MEAN), max(s[DISP], 1.0)
+
+    def _state(self, state: KeyedState, data: dict) -> array:
+        return state.get(f"{data['sku']}@{data['location']}")
+
+    def _sale(self, data: dict, units: int, day: int, state: KeyedState) -> HookResult:
+        key = f"{data['sku']}@{data['location']}"
+        s = state.get(key)
+        found = self._roll_to(s, day) if s[DAY] != day else []
+        s[TODAY] += units
+        n = s[N]
+        if n < self.p.warmup_days:
+            return self._merge(key, s, found, None)
+        mu, phi = self.expected(s, int(s[DAY]))
+        z = count_z(s[TODAY], mu, phi)
+        if z >= self.p.threshold:
+            spike = (z, {"demand_spike": self._point_evidence(s, int(s[DAY]), s[TODAY], mu, phi, partial=True)})
+            return self._merge(key, s, found, spike)
+        # The running day's surprise so far is the score even below the threshold (a sale can only add to it).
+        if not found:
+            return self.result(key, max(z, 0.0), (), {}, "none", n / (n + self.p.warmup_days))
+        return self._merge(key, s, found, (max(z, 0.0), {}))
+
+    def _close(self, data: dict, day: int, state: KeyedState) -> HookResult:
+        key = f"{data['sku']}@{data['location']}"
+        s = state.get(key)
+        s[ONHAND] = data["status"]["on_hand"]
+        found = self._roll_to(s, day)
+        if s[DAY] <= day:
+            found.append(self._close_day(s, int(s[DAY]), s[TODAY]))
+            s[DAY], s[TODAY] = day + 1, 0.0
+        return self._merge(key, s, found, None)
+
+    def _roll_to(self, s: array, day: int) -> list[tuple[float, dict] | None]:
+        """Close every day before `day` that is still open; days with no sale at all close with zero."""
+        if s[DAY] == 0 or day - s[DAY] > _MAX_GAP_DAYS:
+            s[DAY], s[TODAY] = day, 0.0
+            return []
+        found = []
+        while s[DAY] < day:
+            found.append(self._close_day(s, int(s[DAY]), s[TODAY]))
+            s[DAY] += 1
+            s[TODAY] = 0.0
+        return found
+
+    def _close_day(self, s: array, day: int, x: float) -> tuple[float, dict] | None:
+        p = self.p
+        f = s[DOW + day % 7]
+        if s[N] < p.warmup_days:
+            self._learn(s, day, x, x, f, max(1.0 / (s[N] + 1.0), p.alpha_level))
+            return None
+        mu, phi = self.expected(s, day)
+        z = count_z(x, mu, phi)
+        s[RUNMU] = s[RUNMU] + zero_day_surprise(mu, phi) if x == 0 else 0.0
+        evidence: dict[str, dict] = {}
+        if z >= p.threshold:
+            evidence["demand_spike"] = self._point_evidence(s, day, x, mu, phi)
+        elif z <= -p.threshold:
+            evidence["demand_drop"] = self._point_evidence(s, day, x, mu, phi)
+        score = abs(z)
+        zr = run_z(s[RUNMU])
+        if x == 0 and zr >= p.threshold:
+            evidence["zero_sales_run"] = {"day": day_iso(day), "zero_run_surprise": round(s[RUNMU], 4),
+                                          "p_value": _exp_neg(s[RUNMU]), "history_days": int(s[N])}
+            score = max(score, zr)
+        outlier = bool(evidence)
+        if not outlier:
+            # A shift is a run of moderate days; an outlier day is explained by its own reason and must
+            # neither push the CUSUM over nor drag the level a shift snaps to.
+            zc = min(max(z, -p.cusum_clip), p.cusum_clip)
+            s[CUP] = max(0.0, s[CUP] + zc - p.cusum_k)
+            s[CDN] = max(0.0, s[CDN] - zc - p.cusum_k)
+        shift = max(s[CUP], s[CDN])
+        score = max(score, shift * p.threshold / p.cusum_h)
+        sd = (phi * mu) ** 0.5
+        if shift >= p.cusum_h:
+            s[HOLD] = p.shift_report_days if s[CUP] >= s[CDN] else -p.shift_report_days
+            evidence[_shift_reason(s[HOLD])] = {
+                "day": day_iso(day), "cusum": round(shift, 4), "decision_level": p.cusum_h,
+                "level_before": round(s[LEVEL], 4), "level_after": round(s[FAST], 4), "spread": round(sd, 4),
+                "history_days": int(s[N]), "days_since_detection": 0}
+            s[LEVEL] = s[FAST]
+            s[CUP] = s[CDN] = 0.0
+        elif s[HOLD] != 0:
+            evidence[_shift_reason(s[HOLD])] = {
+                "day": day_iso(day), "level": round(s[LEVEL], 4), "spread": round(sd, 4),
+                "history_days": int(s[N]), "days_since_detection": p.shift_report_days - int(abs(s[HOLD]))}
+            score = max(score, p.threshold)
+        if s[HOLD] != 0:
+            s[HOLD] -= 1 if s[HOLD] > 0 else -1
+        bound = p.winsor * sd
+        clipped = min(max(x, mu - bound), mu + bound)
+        if max(s[CUP], s[CDN]) * 2.0 < p.cusum_h:
+            self._learn(s, day, clipped if outlier else x, clipped, f, p.alpha_level)
+        else:
+            # A shift is building up: learning it into the level and spread would hide it; only the
+            # fast level (what a confirmed shift snaps to) follows.
+            s[FAST] += p.alpha_fast * ((x / f if f > 0 else x) - s[FAST])
+            s[N] += 1
+        return score, evidence
+
+    def _learn(self, s: array, day: int, x: float, clipped: float, f: float, alpha: float) -> None:
+        p = self.p
+        deseason = clipped / f if f > 0 else clipped
+        mu = max(s[LEVEL] * f, _MIN_MEAN)
+        if s[N] > 0:
+            s[DISP] += p.alpha_dispersion * ((clipped - mu) ** 2 / mu - s[DISP])
+            if s[LEVEL] > 0:
+                slot = DOW + day % 7
+                s[slot] += p.alpha_dow * (min(clipped / s[LEVEL], 5.0) - s[slot])
+        s[LEVEL] += alpha * (deseason - s[LEVEL])
+        s[FAST] += max(alpha, p.alpha_fast) * ((x / f if f > 0 else x) - s[FAST])
+        s[N] += 1
+
+    def _point_evidence(self, s: array, day: int, x: float, mu: float, phi: float, partial: bool = False) -> dict:
+        return {"day": day_iso(day), "observed": x, "expected": round(mu, 4), "spread": round((phi * mu) ** 0.5, 4),
+                "dispersion": round(phi, 4), "dow_factor": round(s[DOW + day % 7], 4),
+                "history_days": int(s[N]), "partial_day": partial}
+
+    def _merge(self, key: str, s: array, found: list, spike: tuple[float, dict] | None) -> HookResult:
+        score = 0.0
+        evidence: dict[str, dict] = {}
+        for item in (*found, spike):
+            if item is not None:
+                score = max(score, item[0])
+                evidence.update(item[1])
+        n = int(s[N])
+        confidence = n / (n + self.p.warmup_days)
+        if n < self.p.warmup_days:
+            return self.result(key, 0.0, ("insufficient_history",),
+                               {"insufficient_history": {"history_days": n, "needed": self.p.warmup_days}},
+                               "none", confidence)
+        reasons = tuple(sorted(evidence))
+        return self.result(key, score, reasons, evidence, self._action(s, evidence), confidence)
+
+    def _action(self, s: array, evidence: dict) -> str:
+        if not evidence:
+            return "none"
+        if "demand_spike" in evidence and s[ONHAND] >= 0:
+            mu, _ = self.expected(s, int(s[DAY]))
+            if s[ONHAND] < self.p.constrained_cover_days * mu:
+                return "hold_marketplace_exposure"
+        return "review"
+
+
+def _shift_reason(hold: float) -> str:
+    return "level_shift_up" if hold > 0 else "level_shift_down"
+
+
+def _exp_neg(m: float) -> float:
+    return float(f"{math.exp(-m):.6g}")
