@@ -5,10 +5,19 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from hub import otel
 from hub.reconcile import ReconcileSettings
 
 ENV_NATS_URL = "HUB_NATS_URL"
@@ -100,6 +109,29 @@ class StatusSettings(BaseModel):
     token: str | None = Field(default=None, description="Required when bound beyond loopback: env:NAME or file:/path.")
 
 
+class TracingSettings(BaseModel):
+    """OpenTelemetry spans per event and stage; any exporter but "none" needs the `otel` extra."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exporter: Literal["none", "console", "otlp"] = Field(
+        default="none", description="none: no spans; console: print them; otlp: send them over OTLP/HTTP.")
+    endpoint: str | None = Field(default=None, description="otlp only: traces URL, e.g. "
+                                 "http://127.0.0.1:4318/v1/traces (default: the OTEL_EXPORTER_OTLP_* environment).")
+    service_name: str = Field(default="", description="service.name on the spans (default: hub.name).")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if info.data.get("exporter") != "otlp":
+            raise ValueError('only the "otlp" exporter takes an endpoint')
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+
 class HubConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -113,6 +145,7 @@ class HubConfig(BaseModel):
     schemas: dict[str, Any] = Field(default_factory=dict)
     status: StatusSettings = Field(default_factory=StatusSettings)
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     path: Path | None = Field(default=None, exclude=True)
 
@@ -146,6 +179,7 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> HubConfig:
         raise ConfigError(describe_errors(exc, path)) from None
     config.path = path.resolve() if path else None
     _check_references(config, path)
+    _check_tracing(config, path)
     return config
 
 
@@ -159,6 +193,14 @@ def describe_errors(exc: ValidationError, path: Path | str | None, prefix: str =
         shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
         lines.append(f"{where}: {key or '<top>'}: {err['msg']}{shown}")
     return "\n".join(lines)
+
+
+def _check_tracing(config: HubConfig, path: Path | None) -> None:
+    exporter = config.tracing.exporter
+    missing = otel.missing_modules(exporter)
+    if missing:
+        raise ConfigError(f"{path or 'config'}: tracing.exporter: {exporter!r} needs {', '.join(missing)}, "
+                          f"which is not installed: {otel.INSTALL_HINT}")
 
 
 def _check_references(config: HubConfig, path: Path | None) -> None:

@@ -23,7 +23,7 @@ from nats.js.errors import NotFoundError
 
 from canonical import Envelope, EventError
 from canonical.versions import downcast
-from hub import bus, dlq
+from hub import bus, dlq, otel
 from hub.circuit import CircuitBreaker
 from hub.errors import TransientError, classify
 from hub.metrics import Metrics
@@ -97,13 +97,16 @@ class Deliverer:
         if self.breaker.state == "open":
             await self._hold(msgs)
             return
+        began = time.time_ns()
         ready: list[tuple[Msg, Envelope, int]] = []
         for msg in msgs:
             attempt = deliveries(msg) - self._held.get(stream_seq(msg), 0)
             try:
                 ready.append((msg, self._event_of(msg), attempt))
             except Exception as exc:  # noqa: BLE001 - an event this target cannot take is classified like any failure
-                await self._failed(msg, exc, attempt)
+                fate = await self._failed(msg, exc, attempt)
+                if otel.spans is not None:
+                    self._span(msg, began, attempt, fate, exc)
         if not ready:
             return
         try:
@@ -119,9 +122,20 @@ class Deliverer:
                 outcome = await self._retry(event, attempt, outcome)
             if outcome is None:
                 delivered.append(msg)
+                fate = "delivered"
             else:
-                await self._failed(msg, outcome, attempt)
+                fate = await self._failed(msg, outcome, attempt)
+            if otel.spans is not None:
+                self._span(msg, began, attempt, fate, outcome)
         await self._succeeded(delivered)
+
+    def _span(self, msg: Msg, began: int, attempt: int, fate: str, error: Exception | None) -> None:
+        assert otel.spans is not None
+        headers = msg.headers or {}
+        otel.spans.record("deliver", headers.get("traceparent"), began, {
+            "hub.event.id": headers.get("ce-id", ""), "hub.event.type": headers.get("ce-type", ""),
+            "hub.target": self.name, "hub.attempt": attempt, "hub.outcome": fate},
+            error=None if error is None else f"{classify(error)}: {type(error).__name__}: {error}")
 
     def _event_of(self, msg: Msg) -> Envelope:
         event = Envelope.model_validate_json(msg.data)
@@ -179,7 +193,8 @@ class Deliverer:
                 return None
         return error
 
-    async def _failed(self, msg: Msg, exc: Exception, attempt: int) -> None:
+    async def _failed(self, msg: Msg, exc: Exception, attempt: int) -> str:
+        """Retry or dead-letter a failed delivery; returns which ("retry" or "dead_lettered")."""
         error_class = classify(exc)
         self._first_failure.setdefault(stream_seq(msg), datetime.now(UTC))
         self.last_error = f"{type(exc).__name__}: {exc}"
@@ -193,8 +208,9 @@ class Deliverer:
                     self._held[seq] = self._held.get(seq, 0) + 1
                 self.metrics.inc("hub_retries_total", connector=self.name)
                 await nak(self.bus.nc, msg, self._backoff(attempt, exc))
-                return
+                return "retry"
         await self._dead_letter(msg, exc, error_class, attempt)
+        return "dead_lettered"
 
     def _backoff(self, attempt: int, exc: Exception) -> float:
         retry_after = getattr(exc, "retry_after", None)

@@ -36,6 +36,11 @@ from sim.retailer import ERP_USER, Retailer, asn_856, sku
 ROOT = Path(__file__).resolve().parents[1]
 WEB = "WEB-01"
 ERP_SOURCE = "urn:hub:erp:erp"  # the events the ERP connector (instance `erp`) polls in
+RETURN_STORE = "STORE-003"
+RETURN_STORE_ON_HAND = 4  # under a week of the store's sales: a new return is restocked there
+PHANTOM_STORE = "STORE-007"
+PHANTOM_ON_HAND = 12
+PHANTOM_NIGHTS = 8  # the longest silence played; the hook is expected to speak well before
 
 
 class StepFailed(RuntimeError):
@@ -63,6 +68,8 @@ class Tap:
     decisions: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     replays: int = 0
     seen: list[dict[str, Any]] = field(default_factory=list)
+    watch: set[str] = field(default_factory=set)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
 
     async def start(self, nc: nats.NATS) -> None:
         js = nc.jetstream()
@@ -82,11 +89,21 @@ class Tap:
 
     async def _audit(self, msg: Any) -> None:
         record = orjson.loads(msg.data)
+        if record.get("key") in self.watch:
+            self.verdicts.append(record)
         if record.get("kind") == "decision":
             self.decisions[(record["hook"], record["decision"], record.get("rule") or "-",
                             record.get("policy_version") or "-")] += 1
         elif record.get("kind") == "replay":
             self.replays += 1
+
+    def phantom_verdict(self, key: str, at: datetime) -> dict[str, Any] | None:
+        """The phantom hook's decision record on `key` for the event at `at`, or its result when it decided
+        nothing; None until that record is in AUDIT."""
+        mine = [v for v in self.verdicts if v.get("hook") == "phantom" and v["key"] == key
+                and datetime.fromisoformat(v["event_time"]) == at]
+        decided = [v for v in mine if v["kind"] == "decision"]
+        return decided[0] if decided else next((v for v in mine if v["decision"] == "none"), None)
 
     def of_type(self, event_type: str, **data: Any) -> list[dict[str, Any]]:
         return [e for e in self.seen if e["type"] == event_type
@@ -159,7 +176,7 @@ class Demo:
     async def _history(self, promo: list[str]) -> None:
         """Four weeks of web sales and last night's WMS stock, as the peers' feeds hold them."""
         r, days = self.retailer, self.sizes.history_days
-        today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+        today = _noon_today()
         rng = r.rng
         items = []
         for back in range(days, 0, -1):
@@ -182,25 +199,54 @@ class Demo:
         print(f"   ..  {days} days of web sales for {len(promo)} SKUs and last night's stock of {len(lines)} SKUs "
               f"at {WEB} are in the hub", flush=True)
 
-    # ---- 2. returns
+    # ---- 2. a store return
 
     async def returns(self) -> None:
-        r = self.retailer
-        item = sku(self.sizes.promo_skus + 7)
-        before = r.commerce.by_channel.get((item, WEB, "web"))
-        if before is None:
-            raise StepFailed(f"no web availability for {item}@{WEB} before the return")
+        r, item, store = self.retailer, sku(self.sizes.promo_skus + 7), RETURN_STORE
+        before = await self._store_stock(item, store)
         started = time.monotonic()
-        ret = await r.commerce.return_(WEB, [(item, 1)], restocked=True)
-        await wait_for(lambda: r.commerce.by_channel.get((item, WEB, "web")) == before + 1 or None, 1, 30,
-                       f"availability of {item}@{WEB} to become {before + 1}")
+        ret = await r.commerce.return_(store, [(item, 1)], restocked=True)
+        await wait_for(lambda: r.commerce.by_channel.get((item, store, "web")) == before + 1 or None, 1, 30,
+                       f"web availability of {item}@{store} to become {before + 1}")
         elapsed = time.monotonic() - started
         return_id = ret["data"]["return_id"]
         routed = await wait_for(lambda: [e for e in _lines(self.work / "returns-desk")
                                          if e["data"].get("return_id") == return_id], 1, 30, "the disposition")
         decision = routed[0]["data"]
+        if (decision["disposition"], decision["destination"]) != ("restock", store):
+            raise StepFailed(f"return {return_id} of a new {item} at {store}, with under a week of cover there, "
+                             f"was routed {decision['disposition']} to {decision['destination']}, not restocked "
+                             f"in the store")
         self.prove(f"return {return_id}: disposition {decision['disposition']} to {decision['destination']}; "
-                   f"availability for {item}@{WEB} updated from {before} to {before + 1} in {elapsed:.1f} s")
+                   f"availability for {item}@{store} updated from {before} to {before + 1} in {elapsed:.1f} s")
+
+    async def _store_stock(self, item: str, store: str) -> int:
+        """Weeks of the item's sales at the store, then last night's WMS stock record there: the hub learns the
+        local demand and the baseline the web shop sells from (ship-from-store). Returns the web availability."""
+        r, days = self.retailer, self.sizes.history_days
+        today = _noon_today()
+        sold = [r.rng.randint(2, 4) for _ in range(days)]
+        r.erp.state.set_stock(item, store, RETURN_STORE_ON_HAND + sum(sold))  # the books agree with the shelf
+        r.wms.stock[(item, store)] = RETURN_STORE_ON_HAND
+        items = [r.commerce.feed.append("sale", {"transaction_id": f"{store}-HIST-{back:03d}", "store": store,
+                                                 "lines": [{"line": 1, "sku": item, "quantity": units}]},
+                                        created_at=today - timedelta(days=back))
+                 for back, units in zip(range(days, 0, -1), sold, strict=True)]
+        for start in range(0, len(items), 7):
+            await r.commerce.send_webhook(items[start:start + 7])
+        await wait_for(lambda: len(self.tap.of_type("stock.adjusted", sku=item, location=store)) >= days or None,
+                       1, 60, f"the sales history of {item}@{store} in EVENTS")
+        night = today - timedelta(days=1) + timedelta(hours=11, minutes=59)
+        snapshot = r.wms.feed.append("inventory_snapshot", {
+            "warehouse": store, "as_of": night.isoformat(),
+            "lines": [{"sku": item, "on_hand": RETURN_STORE_ON_HAND, "available": RETURN_STORE_ON_HAND}]},
+            created_at=night)
+        await r.wms.send_webhook([snapshot])
+        await wait_for(lambda: r.commerce.by_channel.get((item, store, "web")) == RETURN_STORE_ON_HAND or None,
+                       1, 30, f"web availability of {item}@{store} from last night's stock")
+        print(f"   ..  {days} days of sales of {item} at {store} ({sum(sold)} units) and last night's stock of "
+              f"{RETURN_STORE_ON_HAND} are in the hub; the web shop sells it from the store", flush=True)
+        return RETURN_STORE_ON_HAND
 
     # ---- 3. a supplier's ASN over SFTP
 
@@ -224,24 +270,78 @@ class Demo:
         acks = await wait_for(lambda: _acks(r.sftp_folder("supplier", "from_hub"), interchange), 1, 30, "the 997")
         self.prove(f"997 for interchange {interchange:09d} written to supplier/from_hub/{acks[0]}")
 
-    # ---- 4. a cycle count exposing phantom stock
+    # ---- 4. phantom stock: sales stop while the record stays positive; a recount task reaches the WMS
 
-    async def cycle_count(self) -> None:
-        r = self.retailer
-        item = sku(107)
-        recorded = r.wms.stock[(item, "DC-01")]
-        counted = max(0, recorded - 60)
-        erp_before = r.erp.state.stock[(item, "DC-01")].on_hand
-        await r.wms.count("DC-01", [(item, counted)])
+    async def phantom_stock(self) -> None:
+        r, item, store = self.retailer, sku(107), PHANTOM_STORE
+        key = f"{item}@{store}"
+        self.tap.watch.add(key)
+        await self._store_sales(item, store)
+        suspected = await self._silent_nights(item, store)
+        evidence = suspected["evidence"]["phantom_stock_suspected"]
+        sent = [o for o in suspected["outputs"] if o.get("role") == "wms"]
+        if not sent:
+            raise StepFailed(f"the phantom decision on {key} sent nothing to the WMS: {suspected['outputs']}")
+        task_id = sent[0]["event_id"]
+        task = await wait_for(lambda: r.wms.count_tasks.get(task_id), 1, 30, f"count task {task_id} at the WMS")
+        if (task["sku"], task["location"]) != (item, store):
+            raise StepFailed(f"count task {task_id} at the WMS names {task['sku']}@{task['location']}, not {key}")
+        recorded = r.wms.stock[(item, store)]
+        await r.wms.count(store, [(item, 0)])  # the recount: the shelf is empty
+        self.prove(f"phantom stock suspected for {key} after {evidence['days_without_sale']} days without a sale "
+                   f"(expected {evidence['daily_rate']:.1f}/day): recount task {task_id} received by the WMS; "
+                   f"the count found 0 of {recorded} recorded")
         tasks = await wait_for(lambda: [t for t in _lines(self.work / "planner") if t["type"] == "task.raised"
-                                        and t["data"].get("sku") == item and t["data"].get("location") == "DC-01"],
-                               1, 30, "the recount task")
-        self.prove(f"count of {item}@DC-01 found {counted} of {recorded} recorded: task {tasks[0]['data']['task_id']} "
+                                        and t["data"].get("sku") == item and t["data"].get("location") == store
+                                        and "count_mismatch" in t["data"].get("evidence", {}).get("reasons", [])],
+                               1, 30, "the count-mismatch task for the planner")
+        self.prove(f"count of {key} found 0 of {recorded} recorded: task {tasks[0]['data']['task_id']} "
                    f"for the planner ({tasks[0]['data']['title'][:90]})")
-        await wait_for(lambda: r.erp.state.stock[(item, "DC-01")].on_hand == erp_before - (recorded - counted) or None,
-                       1, 30, "the count correction in the ERP")
-        self.prove(f"count correction of {counted - recorded} booked in the ERP for {item}@DC-01 "
-                   f"(ERP on hand {erp_before} -> {erp_before - (recorded - counted)})")
+        booked = await wait_for(lambda: [m for m in r.erp.state.movements if m.material == item
+                                         and m.plant == store and m.movement_type == "702"], 1, 30,
+                                "the count correction in the ERP")
+        self.prove(f"count correction of {-booked[0].quantity} booked in the ERP for {key} "
+                   f"(ERP on hand {booked[0].stock_after + booked[0].quantity} -> {booked[0].stock_after}, "
+                   f"document {booked[0].document})")
+
+    async def _store_sales(self, item: str, store: str) -> None:
+        """Weeks of steady sales of one item at a store, ending PHANTOM_NIGHTS days ago, with the books agreeing
+        on the PHANTOM_ON_HAND units left after them."""
+        r, days = self.retailer, self.sizes.history_days
+        today = _noon_today()
+        sold = [r.rng.randint(1, 3) for _ in range(days)]
+        r.erp.state.set_stock(item, store, PHANTOM_ON_HAND + sum(sold))
+        r.wms.stock[(item, store)] = PHANTOM_ON_HAND
+        items = [r.commerce.feed.append("sale", {"transaction_id": f"STORE-HIST-{back:03d}", "store": store,
+                                                 "lines": [{"line": 1, "sku": item, "quantity": units}]},
+                                        created_at=today - timedelta(days=back))
+                 for back, units in zip(range(days + PHANTOM_NIGHTS, PHANTOM_NIGHTS, -1), sold, strict=True)]
+        for start in range(0, len(items), 7):
+            await r.commerce.send_webhook(items[start:start + 7])
+        await wait_for(lambda: len(self.tap.of_type("stock.adjusted", sku=item, location=store)) >= days or None,
+                       1, 60, f"the sales history of {item}@{store} in EVENTS")
+        print(f"   ..  {days} days of sales of {item} at {store} ({sum(sold)} units) are in the hub; "
+              f"then no sale while the record keeps {PHANTOM_ON_HAND}", flush=True)
+
+    async def _silent_nights(self, item: str, store: str) -> dict[str, Any]:
+        """The WMS's nightly stock record after each day without a sale, until the phantom hook decides to recount.
+
+        Each night waits for the hook's verdict on it, so the nights are judged in order, as they would be."""
+        r, key, today = self.retailer, f"{item}@{store}", _noon_today()
+        for back in range(PHANTOM_NIGHTS, 0, -1):
+            night = today - timedelta(days=back) + timedelta(hours=11, minutes=59)
+            snapshot = r.wms.feed.append("inventory_snapshot", {
+                "warehouse": store, "as_of": night.isoformat(),
+                "lines": [{"sku": item, "on_hand": PHANTOM_ON_HAND, "available": PHANTOM_ON_HAND}]}, created_at=night)
+            await r.wms.send_webhook([snapshot])
+            verdict = await wait_for(lambda n=night: self.tap.phantom_verdict(key, n), 1, 30,
+                                     f"the phantom hook's verdict on {key} for {night.date()}")
+            if verdict["kind"] == "decision" and "phantom_stock_suspected" in verdict["reasons"]:
+                if verdict["decision"] != "auto":
+                    raise StepFailed(f"phantom stock on {key} was decided {verdict['decision']} (rule "
+                                     f"{verdict['rule'] or '-'}), not auto: check [hooks.policy]")
+                return verdict
+        raise StepFailed(f"{PHANTOM_NIGHTS} nights without a sale of {key} raised no phantom-stock decision")
 
     # ---- 5. the ERP goes down
 
@@ -301,6 +401,10 @@ async def wait_for(probe: Callable[[], Any], at_least: int, timeout: float, what
         if time.monotonic() > deadline:
             raise StepFailed(f"timed out after {timeout:.0f} s waiting for {what}")
         await asyncio.sleep(0.2)
+
+
+def _noon_today() -> datetime:
+    return datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 def _lines(folder: Path) -> list[dict[str, Any]]:
@@ -377,9 +481,9 @@ async def _latency(status_url: str) -> str:
 
 STEPS: list[tuple[str, Callable[[Demo], Awaitable[None]]]] = [
     ("1. promotion spike in online sales", Demo.promotion),
-    ("2. returns", Demo.returns),
+    ("2. a store return: restocked there, sold on the web shop", Demo.returns),
     ("3. a supplier's 856 over SFTP", Demo.supplier),
-    ("4. a cycle count exposing phantom stock", Demo.cycle_count),
+    ("4. phantom stock: a recount task for the WMS", Demo.phantom_stock),
     ("5. the ERP goes down and comes back", Demo.erp_outage),
 ]
 

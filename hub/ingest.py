@@ -16,7 +16,7 @@ from typing import Any
 from nats.errors import MaxPayloadError
 
 from canonical import Envelope, EventError, parse_event
-from hub import bus, dlq
+from hub import bus, dlq, otel
 from hub.metrics import Metrics
 from hub.sdk import IngestResult
 from hub.tracing import ensure_trace
@@ -73,6 +73,7 @@ class IngestContext:
                 result.dead_lettered += 1
                 result.errors.append(f"{where}: {exc}")
         if valid:
+            began = time.time_ns()
             try:
                 result.stored, result.duplicates = await publish_events(
                     self._bus, valid, partitions=self._partitions, connector=self.name, raw_ref=raw_ref)
@@ -82,6 +83,10 @@ class IngestContext:
                 valid = await self._refuse_oversize(valid, origin, result)
                 result.stored, result.duplicates = await publish_events(
                     self._bus, valid, partitions=self._partitions, connector=self.name, raw_ref=raw_ref)
+            if otel.spans is not None:
+                for event in valid:
+                    otel.spans.record("ingest", event.trace, began, {
+                        "hub.event.id": event.id, "hub.event.type": event.type, "hub.connector": self.name})
         self._metrics.inc("hub_ingested_events_total", result.stored, connector=self.name)
         return result
 

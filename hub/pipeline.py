@@ -20,7 +20,7 @@ from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
 from canonical import Envelope, EventError, parse_event, upcast
-from hub import bus, dlq
+from hub import bus, dlq, otel
 from hub.hooks import HookStage, NoHooks
 from hub.leases import PartitionLeases
 from hub.metrics import Metrics
@@ -48,6 +48,8 @@ class _Input:
     futures: list[asyncio.Future] = field(default_factory=list)
     event: Envelope | None = None
     sent: Envelope | None = None  # as the source sent it, before upcasting: what version monitoring counts
+    routes: int = 0  # routes that matched it
+    outputs: int = 0  # deliveries and derived events the hooks and those routes made of it
 
 
 class Pipeline:
@@ -140,7 +142,7 @@ class Pipeline:
 
     async def process(self, msgs: list[Msg]) -> None:
         """Process one batch of EVENTS messages and ack each input whose outputs are stored."""
-        started = time.monotonic()
+        started, began = time.monotonic(), time.time_ns()
         inputs = [await self._accept(msg) for msg in msgs]
         await self._drop_duplicates(inputs)
         for item in inputs:
@@ -155,6 +157,14 @@ class Pipeline:
                 await nak(nc, item.msg, delay=min(30.0, 2.0 ** deliveries(item.msg)))
             else:
                 await ack(nc, item.msg)
+            if otel.spans is not None and item.event is not None:
+                # The whole batch is the event's time here: it is deduplicated, routed and acked with it.
+                event = item.event
+                otel.spans.record("pipeline", event.trace, began, {
+                    "hub.event.id": event.id, "hub.event.type": event.type, "hub.event.subject": event.subject,
+                    "hub.connector": _connector(item.msg), "hub.routes": item.routes,
+                    "hub.outputs": item.outputs},
+                    error=f"outputs not stored: {failed[0]}" if failed else None)
         self.metrics.observe("hub_pipeline_batch_seconds", time.monotonic() - started)
 
     async def _accept(self, msg: Msg) -> _Input:
@@ -201,6 +211,7 @@ class Pipeline:
             out = self.hooks.process(event)
             event = out.event
             outputs = self.router.route(event) + out.extra
+            item.routes, item.outputs = len({output.route for output in outputs}), len(outputs)
         except Exception as exc:  # noqa: BLE001 - a broken route dead-letters its event, others flow
             await self._dead_letter(item, "permanent", f"routing {event.type} {event.id}: {exc!r}")
             return

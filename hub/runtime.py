@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from hub import bus
+from hub import bus, otel
 from hub.config import HubConfig
 from hub.hooks import build_hook_stage
 from hub.instances import InstanceManager
@@ -63,6 +63,7 @@ class Hub:
         self.status_url: str | None = None
 
     async def start(self) -> None:
+        otel.start(self.config.tracing, default_service=self.config.hub.name)  # nothing when exporter = "none"
         if self.config.status.enabled:  # refuses a binding beyond loopback without a token, before anything starts
             self.web = StatusServer(self, self.config.status, self.data_dir)
         url = self.nats_url
@@ -118,6 +119,10 @@ class Hub:
                 await self.bus.close()
             if self.server:
                 await asyncio.to_thread(self.server.stop)
+            if self.config.tracing.exporter != "none":
+                # Sending the last spans may wait on the exporter; tracing is per process, so a hub
+                # that never switched it on leaves it alone.
+                await asyncio.to_thread(otel.stop)
 
     def status(self) -> dict[str, Any]:
         return {
