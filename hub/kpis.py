@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from canonical import Envelope
-from hub.metrics import _BUCKETS as BUCKETS
-from hub.metrics import Histogram, Metrics, _labels
+from hub.metrics import BUCKETS, Histogram, Metrics, render_labels
 
 CLOSING_KINDS = frozenset({"closed", "resolved", "cancelled", "done"})
 _MAX_OPEN = 50_000
@@ -177,5 +176,5 @@ def render_gauges(gauges: dict[str, dict[tuple[tuple[str, str], ...], float]]) -
         if not series:
             continue
         lines.append(f"# TYPE {name} gauge")
-        lines += [f"{name}{_labels(key)} {value:g}" for key, value in sorted(series.items())]
+        lines += [f"{name}{render_labels(key)} {value:g}" for key, value in sorted(series.items())]
     return "\n".join(lines) + "\n" if lines else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 
-_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -14,12 +14,12 @@ class Histogram:
     __slots__ = ("counts", "total", "count")
 
     def __init__(self) -> None:
-        self.counts = [0] * (len(_BUCKETS) + 1)
+        self.counts = [0] * (len(BUCKETS) + 1)
         self.total = 0.0
         self.count = 0
 
     def observe(self, value: float) -> None:
-        self.counts[bisect.bisect_left(_BUCKETS, value)] += 1
+        self.counts[bisect.bisect_left(BUCKETS, value)] += 1
         self.total += value
         self.count += 1
 
@@ -30,7 +30,7 @@ class Histogram:
         for i, c in enumerate(self.counts):
             seen += c
             if seen >= target:
-                return _BUCKETS[i] if i < len(_BUCKETS) else float("inf")
+                return BUCKETS[i] if i < len(BUCKETS) else float("inf")
         return None
 
 
@@ -57,21 +57,21 @@ class Metrics:
         lines: list[str] = []
         for name, series in sorted(self.counters.items()):
             lines.append(f"# TYPE {name} counter")
-            lines += [f"{name}{_labels(k)} {v:g}" for k, v in sorted(series.items())]
+            lines += [f"{name}{render_labels(k)} {v:g}" for k, v in sorted(series.items())]
         for name, series in sorted(self.histograms.items()):
             lines.append(f"# TYPE {name} histogram")
             for key, hist in sorted(series.items()):
                 cumulative = 0
-                for bound, count in zip((*_BUCKETS, float("inf")), hist.counts, strict=True):
+                for bound, count in zip((*BUCKETS, float("inf")), hist.counts, strict=True):
                     cumulative += count
                     le = "+Inf" if bound == float("inf") else f"{bound:g}"
-                    lines.append(f"{name}_bucket{_labels(key + (('le', le),))} {cumulative}")
-                lines.append(f"{name}_sum{_labels(key)} {hist.total:g}")
-                lines.append(f"{name}_count{_labels(key)} {hist.count}")
+                    lines.append(f"{name}_bucket{render_labels(key + (('le', le),))} {cumulative}")
+                lines.append(f"{name}_sum{render_labels(key)} {hist.total:g}")
+                lines.append(f"{name}_count{render_labels(key)} {hist.count}")
         return "\n".join(lines) + "\n"
 
 
-def _labels(key: Labels) -> str:
+def render_labels(key: Labels) -> str:
     if not key:
         return ""
     inner = ",".join(f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"' for k, v in key)
