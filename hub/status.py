@@ -13,18 +13,19 @@ from hub.schemas.usage import status_summary
 
 
 async def worker_statuses(b: bus.Bus, fresh_seconds: float = 15.0) -> list[dict[str, Any]]:
+    """Every worker whose status beat is fresh.
+
+    The worker keys come from the bucket's stream subject index: one request, where the
+    key watcher behind ``KeyValue.keys()`` can end early while other keys are being written.
+    """
     kv = await b.kv(bus.KV_STATE)
-    try:
-        keys = await kv.keys()
-    except Exception:  # noqa: BLE001 - an empty bucket raises NoKeysError
-        return []
+    prefix = f"$KV.{bus.KV_STATE}."
+    info = await b.js.stream_info(f"KV_{bus.KV_STATE}", subjects_filter=f"{prefix}worker.>")
     workers = []
-    for key in keys:
-        if not key.startswith("worker."):
-            continue
+    for subject in sorted(info.state.subjects or {}):
         try:
-            entry = await kv.get(key)
-        except NotFoundError:
+            entry = await kv.get(subject[len(prefix):])
+        except NotFoundError:  # deleted when its worker stopped
             continue
         status = orjson.loads(entry.value)
         if time.time() - status.get("updated_at", 0) <= fresh_seconds:

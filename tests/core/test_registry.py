@@ -45,9 +45,12 @@ def test_register_list_test_and_remove_a_connector_at_runtime(tmp_path, nats_url
 
         removed = hub_cli("connectors", "remove", "archive", "--nats-url", nats_url)
         assert removed.returncode == 0
-        wait_until(lambda: "archive" not in {r["name"] for r in json.loads(
-            hub_cli("status", "--json", "--nats-url", nats_url).stdout)["workers"][0]["connectors"]},
-            timeout=15, what="the removed connector to stop")
+        def running_connectors() -> set[str] | None:
+            workers = json.loads(hub_cli("status", "--json", "--nats-url", nats_url).stdout)["workers"]
+            return {r["name"] for w in workers for r in w["connectors"]} if workers else None
+
+        wait_until(lambda: (names := running_connectors()) is not None and "archive" not in names
+                   and "outbox" in names, timeout=15, what="the removed connector to stop")
         write_ndjson(inbox / "second.ndjson", adjustments(50, prefix="B"))
         wait_until(lambda: len(read_ndjson(config.parent / "outbox" / "events.ndjson")) == 100, timeout=20,
                    what="the second batch in the outbox")
