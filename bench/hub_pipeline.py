@@ -8,7 +8,6 @@ ingress-to-delivery latency at a fixed offered load.
 from __future__ import annotations
 
 import asyncio
-import gc
 import sys
 import tempfile
 import time
@@ -20,9 +19,10 @@ from bench.common import event_bodies, fresh_server, use_uvloop, wait_until
 from canonical import parse_event
 from hub import bus
 from hub.config import HubConfig, parse_config
+from hub.hooks import auditlog
 from hub.hooks.registry import BUILTIN
 from hub.ingest import publish_events
-from hub.runtime import Hub
+from hub.runtime import Hub, settle_heap
 
 SINK = "null"
 _PRELOAD_CHUNK = 1_000
@@ -85,19 +85,21 @@ async def throughput(count: int, hooks: bool = True) -> dict[str, float]:
         await preload(server.url, event_bodies(count), config.hub.partitions)
         hub = Hub(config, data_dir=Path(data), nats_url=server.url)
         await hub.start()
-        _settle_heap()
+        settle_heap()  # what `hub up` does once its worker has started
         try:
             sink = _sink(hub)
             started, cpu, before = time.monotonic(), time.process_time(), sink.delivered
             finished = await wait_until(lambda: sink.delivered >= count, timeout=max(60.0, count / 500),
                                         what=f"{count} deliveries to the null sink")
             cpu = time.process_time() - cpu
-            audit = (await hub.bus.js.stream_info(bus.AUDIT)).state.messages
+            messages = (await hub.bus.js.stream_info(bus.AUDIT)).state.messages
+            records = len(await auditlog.latest(hub.bus.js, last=sys.maxsize))  # a message holds a run of records
         finally:
             await hub.stop()
     return {"pipeline_events_per_s": (count - before) / (finished - started),
             "pipeline_cpu_us_per_event": cpu / (count - before) * 1e6,
-            "pipeline_audit_records_per_event": audit / count}
+            "pipeline_audit_records_per_event": records / count,
+            "pipeline_audit_records_per_message": records / messages if messages else 0.0}
 
 
 async def latency(rate: float, seconds: float, warmup: float = 1.0) -> dict[str, float]:
@@ -115,7 +117,7 @@ async def latency(rate: float, seconds: float, warmup: float = 1.0) -> dict[str,
     with fresh_server() as server, tempfile.TemporaryDirectory(prefix="hub-bench-data-") as data:
         hub = Hub(config, data_dir=Path(data), nats_url=server.url)
         await hub.start()
-        _settle_heap()
+        settle_heap()  # what `hub up` does once its worker has started
         try:
             assert hub.bus is not None
             sink = _sink(hub)
@@ -155,9 +157,3 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
-
-
-def _settle_heap() -> None:
-    """What `hub up` does once its worker has started (hub/runtime.py), so the bench measures the same."""
-    gc.collect()
-    gc.freeze()

@@ -37,6 +37,8 @@ from nats.js import api as js_api
 from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
 
+from hub.natsclient import HubClient
+
 EVENTS, OUTBOX, DLQ, AUDIT, RAW = "EVENTS", "OUTBOX", "DLQ", "AUDIT", "RAW"
 KV_CONNECTORS, KV_SCHEMAS, KV_STATE, KV_DEDUPE, KV_LEASES = (
     "hub_connectors", "hub_schemas", "hub_state", "hub_dedupe", "hub_leases")
@@ -138,7 +140,7 @@ async def connect(url: str, *, name: str = "hub", user: str | None = None, passw
         options["tls"] = tls
         if tls_hostname:
             options["tls_hostname"] = tls_hostname
-    nc = Client()
+    nc = HubClient()
     try:
         await asyncio.wait_for(nc.connect(**options), timeout=_FIRST_CONNECT_SECONDS)
     except (OSError, NatsError, TimeoutError) as exc:

@@ -100,7 +100,7 @@ class Deliverer:
         began = time.time_ns()
         ready: list[tuple[Msg, Envelope, int]] = []
         for msg in msgs:
-            attempt = deliveries(msg) - self._held.get(stream_seq(msg), 0)
+            attempt = deliveries(msg) - (self._held.get(stream_seq(msg), 0) if self._held else 0)
             try:
                 ready.append((msg, self._event_of(msg), attempt))
             except Exception as exc:  # noqa: BLE001 - an event this target cannot take is classified like any failure
@@ -151,11 +151,14 @@ class Deliverer:
             return
         now = time.time()
         nc = self.bus.nc
+        self.breaker.record_success()
+        # Both maps are empty unless something failed lately: the happy path skips reading each sequence.
+        if self._held or self._first_failure:
+            for msg in msgs:
+                seq = stream_seq(msg)
+                self._held.pop(seq, None)
+                self._first_failure.pop(seq, None)
         for msg in msgs:
-            self.breaker.record_success()
-            seq = stream_seq(msg)
-            self._held.pop(seq, None)
-            self._first_failure.pop(seq, None)
             ingress = msg.headers.get("hub-ingress-ts") if msg.headers else None
             if ingress:
                 self.metrics.observe("hub_end_to_end_seconds", now - float(ingress), connector=self.name)

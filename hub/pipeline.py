@@ -2,8 +2,9 @@
 
 One sequential reader per owned partition keeps per-item order. A batch is processed in three
 steps, each pipelined on the connection: mark idempotency keys in `hub_dedupe`, publish every
-output (deliveries, derived events, audit records, dead letters), then ack each input whose
-outputs were all stored. Nothing is acked before its successors are durable.
+output (deliveries, derived events, dead letters, and the batch's audit records in a few AUDIT
+messages), then ack each input whose outputs were all stored. Nothing is acked before its
+successors are durable.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-import orjson
 from nats.aio.msg import Msg
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
@@ -22,6 +23,7 @@ from nats.js.errors import NotFoundError
 from canonical import Envelope, EventError, parse_event, upcast
 from hub import bus, dlq, otel
 from hub.hooks import HookStage, NoHooks
+from hub.hooks.audit import pack
 from hub.leases import PartitionLeases
 from hub.metrics import Metrics
 from hub.publisher import AsyncPublisher, PublishError, gather_acks, outcome, settle
@@ -145,9 +147,11 @@ class Pipeline:
         started, began = time.monotonic(), time.time_ns()
         inputs = [await self._accept(msg) for msg in msgs]
         await self._drop_duplicates(inputs)
+        audit: list[tuple[_Input, dict[str, Any]]] = []
         for item in inputs:
             if item.event is not None:
-                await self._route(item)
+                audit.extend((item, record) for record in await self._route(item))
+        await self._store_audit(audit)
         nc = self.bus.nc
         await settle([f for item in inputs for f in item.futures], _ACK_TIMEOUT)
         for item in inputs:
@@ -199,7 +203,8 @@ class Pipeline:
                 self.metrics.inc("hub_duplicates_dropped_total", connector=_connector(item.msg))
                 item.event = None
 
-    async def _route(self, item: _Input) -> None:
+    async def _route(self, item: _Input) -> list[dict[str, Any]]:
+        """Publish what the hooks and routes make of the event; returns its AUDIT records, stored with the batch's."""
         event = item.event
         assert event is not None
         source = _connector(item.msg)
@@ -214,7 +219,7 @@ class Pipeline:
             item.routes, item.outputs = len({output.route for output in outputs}), len(outputs)
         except Exception as exc:  # noqa: BLE001 - a broken route dead-letters its event, others flow
             await self._dead_letter(item, "permanent", f"routing {event.type} {event.id}: {exc!r}")
-            return
+            return []
         body = None
         for output in outputs:
             if isinstance(output, Derived):
@@ -225,23 +230,31 @@ class Pipeline:
                 continue
             body = body or event.model_dump_json().encode()
             await self._publish_delivery(item, output, body)
-        for record in out.audit:
-            await self._publish(item, f"audit.{record.get('kind', 'hook')}", orjson.dumps(record, option=orjson.OPT_SORT_KEYS),
-                          {"hub-event-id": event.id})
         if not outputs:
             self.metrics.inc("hub_unrouted_events_total", type=event.type)
+        return out.audit
+
+    async def _store_audit(self, audit: list[tuple[_Input, dict[str, Any]]]) -> None:
+        """The batch's AUDIT records in a few messages (one per run of one kind) instead of one per record;
+        each input with a record in a message waits for that message's PubAck before it is acked."""
+        for subject, body, held in pack([record for _, record in audit]):
+            future = await self._publisher.publish(subject, body)
+            owners = {id(audit[index][0]): audit[index][0] for index in held}
+            for item in owners.values():
+                item.futures.append(future)
 
     async def _publish_delivery(self, item: _Input, delivery: Delivery, body: bytes) -> None:
         event = delivery.event
         targets = list(self.router.resolve(delivery))
         if not targets:
             self.metrics.inc("hub_unbound_role_total", role=delivery.role or "")
+        # What every target's copy carries alike is built once; each copy then differs in its message id only.
+        shared = event.nats_headers()
+        shared["hub-route"] = delivery.route
+        shared["hub-connector"] = _connector(item.msg)
+        shared["hub-ingress-ts"] = item.msg.headers.get("hub-ingress-ts", "") if item.msg.headers else ""
         for target in targets:
-            headers = event.nats_headers()
-            headers["Nats-Msg-Id"] = f"{event.id}:{target}"
-            headers["hub-route"] = delivery.route
-            headers["hub-connector"] = _connector(item.msg)
-            headers["hub-ingress-ts"] = item.msg.headers.get("hub-ingress-ts", "") if item.msg.headers else ""
+            headers = {**shared, "Nats-Msg-Id": f"{event.id}:{target}"}
             await self._publish(item, bus.outbox_subject(target, event.type), body, headers)
 
     async def _publish_event(self, item: _Input, event: Envelope, route: str) -> None:

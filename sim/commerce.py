@@ -46,6 +46,7 @@ class CommercePeer(HttpPeer):
         # The latest quantity per channel: a marketplace write must not hide what the web shop was told.
         self.by_channel: dict[tuple[str, str, str], int] = {}
         self.availability_writes = 0
+        self.writes: list[dict[str, Any]] = []  # every accepted availability write, in order
         self._numbers = itertools.count(1)
 
     def seed(self, skus: int = 500, stores: int = 20, web_nodes: int = 1) -> None:
@@ -121,6 +122,7 @@ class CommercePeer(HttpPeer):
         self.availability[(sku, node)] = record
         self.by_channel[(sku, node, record["channel"])] = available
         self.availability_writes += 1
+        self.writes.append(record)
         return web.json_response(record)
 
     async def _get_availability(self, request: web.Request) -> web.Response:

@@ -1,5 +1,10 @@
 """Reading the AUDIT stream (subjects `audit.<kind>`): the latest records, new ones as they come, and every
-record about one event (by the `hub-event-id` header the pipeline sets)."""
+record about one event.
+
+A message holds one record or a run of records (hub.hooks.audit); readers see records, each with the
+stream sequence of the message that holds it. A message of one record may name its event in the
+`hub-event-id` header (DLQ replays do); the pipeline's messages of many records do not, and each of their
+records names its event in `event_id`."""
 
 from __future__ import annotations
 
@@ -9,9 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
+
+from hub.hooks.audit import unpack
 
 STREAM = "AUDIT"
 EVENT_ID_HEADER = "hub-event-id"
@@ -50,8 +58,9 @@ async def follow(js: JetStreamContext, emit: Callable[[dict[str, Any]], None], *
             except TimeoutError:
                 continue
             for msg in msgs:
-                emit(_decode(msg.data, msg.metadata.sequence.stream))
-                shown += 1
+                for record in records(msg.data, msg.metadata.sequence.stream):
+                    emit(record)
+                    shown += 1
     finally:
         await sub.unsubscribe()
     return shown
@@ -80,8 +89,8 @@ async def _read(js: JetStreamContext, subject: str, start: int, last_seq: int, e
                 return
             for msg in msgs:
                 seq = msg.metadata.sequence.stream
-                if event_id is None or (msg.headers or {}).get(EVENT_ID_HEADER) == event_id:
-                    yield _decode(msg.data, seq)
+                for record in _records_about(msg, seq, event_id):
+                    yield record
                 if seq >= last_seq:
                     return
     finally:
@@ -97,6 +106,23 @@ async def _info(js: JetStreamContext) -> js_api.StreamInfo:
 
 def _subject(kind: str | None) -> str:
     return f"audit.{kind}" if kind else "audit.>"
+
+
+def records(data: bytes, seq: int) -> list[dict[str, Any]]:
+    """The records of one AUDIT message, each with `seq`; a line that is no JSON object is shown, not dropped."""
+    return [_decode(line, seq) for line in unpack(data)]
+
+
+def _records_about(msg: Msg, seq: int, event_id: str | None) -> list[dict[str, Any]]:
+    if event_id is None:
+        return records(msg.data, seq)
+    named = (msg.headers or {}).get(EVENT_ID_HEADER)
+    if named is not None:
+        return records(msg.data, seq) if named == event_id else []
+    # A full scan reads every message: decode only those whose bytes mention the event at all.
+    if orjson.dumps(event_id)[1:-1] not in msg.data:
+        return []
+    return [record for record in records(msg.data, seq) if record.get("event_id") == event_id]
 
 
 def _decode(data: bytes, seq: int) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 Sales (`stock.adjusted` with reason `sale`) accumulate into the open day; a spike is flagged as soon as the
 running total passes the day's upper tail. A day closes when an event of a later day arrives or when the
 system of record's daily `stock.snapshot` arrives; a closed day is scored for drops, zero-sales runs and
-(CUSUM) level shifts, and then updates the level, the day-of-week factors and the dispersion.
+(CUSUM) level shifts, and then updates the level, the day-of-week factors and the dispersion. A level shift is
+reported on every day from its detection until `shift_report_days` after its estimated onset, since the days
+of a new regime are all anomalous against the old one, not only the day the evidence became conclusive.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from hub.hooks.state import KeyedState
 from hub.hooks.stats import count_z, day_iso, day_number, run_z, zero_day_surprise
 
 # Field positions in the per-key state array.
-DAY, TODAY, LEVEL, DISP, N, CUP, CDN, RUNMU, ONHAND, FAST, HOLD, DOW = range(12)
+# CUP_DAYS / CDN_DAYS: days since each CUSUM last stood at zero, which dates a shift's onset.
+DAY, TODAY, LEVEL, DISP, N, CUP, CDN, RUNMU, ONHAND, FAST, HOLD, CUP_DAYS, CDN_DAYS, DOW = range(14)
 WIDTH = DOW + 7
-INITIAL = (0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0) + (1.0,) * 7
+INITIAL = (0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0) + (1.0,) * 7
 _MAX_GAP_DAYS = 366
 _MIN_MEAN = 0.05
 
@@ -32,17 +35,18 @@ class DemandParams(BaseModel):
 
     threshold: float = Field(default=3.5, gt=0, description="Score (standard deviations) at which a day is flagged.")
     warmup_days: int = Field(default=14, ge=1, description="Closed days before the hook flags anything.")
-    alpha_level: float = Field(default=0.08, gt=0, le=1, description="Smoothing of the deseasonalised level.")
+    alpha_level: float = Field(default=0.05, gt=0, le=1, description="Smoothing of the deseasonalised level.")
     alpha_fast: float = Field(default=0.3, gt=0, le=1, description="Smoothing of the fast level a shift snaps to.")
     alpha_dow: float = Field(default=0.05, gt=0, le=1, description="Smoothing of the day-of-week factors.")
     alpha_dispersion: float = Field(default=0.05, gt=0, le=1, description="Smoothing of variance / mean.")
     winsor: float = Field(default=3.0, gt=0, description="Residuals beyond this many sd are clipped before learning.")
-    cusum_k: float = Field(default=1.0, ge=0, description="CUSUM slack per day, in sd.")
+    cusum_k: float = Field(default=0.75, ge=0, description="CUSUM slack per day, in sd.")
     cusum_clip: float = Field(default=3.0, gt=0, description="Daily residuals enter the CUSUM clipped to this, in sd.")
-    cusum_h: float = Field(default=4.0, gt=0, description="CUSUM decision level, in sd.")
-    shift_report_days: int = Field(default=1, ge=1,
-                                   description="A detected level shift is reported on this many closed days, "
-                                               "so a planner sees a new regime rather than a one-day blip.")
+    cusum_h: float = Field(default=5.0, gt=0, description="CUSUM decision level, in sd.")
+    shift_report_days: int = Field(default=7, ge=1,
+                                   description="A detected level shift is reported on each closed day until this "
+                                               "many days after its estimated onset (at least on the day it is "
+                                               "detected), so a planner sees a new regime rather than a one-day blip.")
     constrained_cover_days: float = Field(default=3.0, ge=0,
                                           description="On hand below this many days of expected sales makes a "
                                                       "spiking SKU constrained: hold its marketplace exposure.")
@@ -50,7 +54,7 @@ class DemandParams(BaseModel):
 
 class DemandHook(BaseHook):
     name: ClassVar[str] = "demand"
-    model_version: ClassVar[str] = "demand-1.0"
+    model_version: ClassVar[str] = "demand-1.1"
     event_types: ClassVar[frozenset[str]] = frozenset({"stock.adjusted", "stock.snapshot"})
     params_model: ClassVar[type[BaseModel]] = DemandParams
     p: DemandParams
@@ -124,8 +128,32 @@ class DemandHook(BaseHook):
             self._learn(s, day, x, x, f, max(1.0 / (s[N] + 1.0), p.alpha_level))
             return None
         mu, phi = self.expected(s, day)
+        z, score, evidence = self._point_tests(s, day, x, mu, phi)
+        outlier = bool(evidence)
+        shift_score, shift_evidence = self._shift_test(s, day, x, z, outlier, mu, phi)
+        evidence.update(shift_evidence)
+        # The level keeps learning while a CUSUM builds up: frozen, its small errors grew into false shifts,
+        # and a real shift outruns a level that learns at alpha_level anyway.
+        bound = p.winsor * (phi * mu) ** 0.5
+        clipped = min(max(x, mu - bound), mu + bound)
+        self._learn(s, day, clipped if outlier else x, clipped, f, p.alpha_level)
+        return max(score, shift_score), evidence
+
+    def _point_tests(self, s: array, day: int, x: float, mu: float, phi: float) -> tuple[float, float, dict]:
+        """The closed day on its own (spike, drop) and the run of empty days it ends or extends.
+
+        Returns the day's residual z, the score and the evidence of each reason found."""
+        p = self.p
         z = count_z(x, mu, phi)
-        s[RUNMU] = s[RUNMU] + zero_day_surprise(mu, phi) if x == 0 else 0.0
+        if x == 0:
+            surprise = zero_day_surprise(mu, phi)
+            s[RUNMU] += surprise
+            # The square-root transform understates how common an empty day is (a Poisson mean of 6 sells
+            # nothing one day in 400, not the normal tail's one in 15,000), so a lone empty day is held to
+            # the zero-run test's own measure of it.
+            z = max(z, -run_z(surprise))
+        else:
+            s[RUNMU] = 0.0
         evidence: dict[str, dict] = {}
         if z >= p.threshold:
             evidence["demand_spike"] = self._point_evidence(s, day, x, mu, phi)
@@ -137,41 +165,49 @@ class DemandHook(BaseHook):
             evidence["zero_sales_run"] = {"day": day_iso(day), "zero_run_surprise": round(s[RUNMU], 4),
                                           "p_value": _exp_neg(s[RUNMU]), "history_days": int(s[N])}
             score = max(score, zr)
-        outlier = bool(evidence)
-        if not outlier:
-            # A shift is a run of moderate days; an outlier day is explained by its own reason and must
-            # neither push the CUSUM over nor drag the level a shift snaps to.
+        return z, score, evidence
+
+    def _shift_test(self, s: array, day: int, x: float, z: float, outlier: bool, mu: float,
+                    phi: float) -> tuple[float, dict]:
+        """Two-sided CUSUM of the clipped daily residuals, and the report of a shift it detected."""
+        p = self.p
+        if not (outlier and x == 0):
+            # An empty day flagged as a drop or a zero run has its own reason (often a gap in supply) and must
+            # not pull the level down; a spike day does count, clipped, as a step up starts with high days.
             zc = min(max(z, -p.cusum_clip), p.cusum_clip)
             s[CUP] = max(0.0, s[CUP] + zc - p.cusum_k)
             s[CDN] = max(0.0, s[CDN] - zc - p.cusum_k)
+            s[CUP_DAYS] = s[CUP_DAYS] + 1.0 if s[CUP] > 0 else 0.0
+            s[CDN_DAYS] = s[CDN_DAYS] + 1.0 if s[CDN] > 0 else 0.0
         shift = max(s[CUP], s[CDN])
-        score = max(score, shift * p.threshold / p.cusum_h)
+        score = shift * p.threshold / p.cusum_h
         sd = (phi * mu) ** 0.5
+        evidence: dict[str, dict] = {}
         if shift >= p.cusum_h:
-            s[HOLD] = p.shift_report_days if s[CUP] >= s[CDN] else -p.shift_report_days
-            evidence[_shift_reason(s[HOLD])] = {
-                "day": day_iso(day), "cusum": round(shift, 4), "decision_level": p.cusum_h,
-                "level_before": round(s[LEVEL], 4), "level_after": round(s[FAST], 4), "spread": round(sd, 4),
-                "history_days": int(s[N]), "days_since_detection": 0}
-            s[LEVEL] = s[FAST]
-            s[CUP] = s[CDN] = 0.0
+            evidence = self._shift_detected(s, day, shift, sd)
         elif s[HOLD] != 0:
-            evidence[_shift_reason(s[HOLD])] = {
+            evidence = {_shift_reason(s[HOLD]): {
                 "day": day_iso(day), "level": round(s[LEVEL], 4), "spread": round(sd, 4),
-                "history_days": int(s[N]), "days_since_detection": p.shift_report_days - int(abs(s[HOLD]))}
+                "history_days": int(s[N]), "days_left_to_report": int(abs(s[HOLD])) - 1}}
             score = max(score, p.threshold)
         if s[HOLD] != 0:
             s[HOLD] -= 1 if s[HOLD] > 0 else -1
-        bound = p.winsor * sd
-        clipped = min(max(x, mu - bound), mu + bound)
-        if max(s[CUP], s[CDN]) * 2.0 < p.cusum_h:
-            self._learn(s, day, clipped if outlier else x, clipped, f, p.alpha_level)
-        else:
-            # A shift is building up: learning it into the level and spread would hide it; only the
-            # fast level (what a confirmed shift snaps to) follows.
-            s[FAST] += p.alpha_fast * ((x / f if f > 0 else x) - s[FAST])
-            s[N] += 1
         return score, evidence
+
+    def _shift_detected(self, s: array, day: int, shift: float, sd: float) -> dict:
+        """Snap the level to the fast level, restart both CUSUMs and schedule the shift's report."""
+        p = self.p
+        upward = s[CUP] >= s[CDN]
+        since_onset = int(s[CUP_DAYS] if upward else s[CDN_DAYS]) - 1
+        report_days = max(p.shift_report_days - since_onset, 1)
+        s[HOLD] = report_days if upward else -report_days
+        evidence = {_shift_reason(s[HOLD]): {
+            "day": day_iso(day), "onset_day": day_iso(day - since_onset), "cusum": round(shift, 4),
+            "decision_level": p.cusum_h, "level_before": round(s[LEVEL], 4), "level_after": round(s[FAST], 4),
+            "spread": round(sd, 4), "history_days": int(s[N]), "days_left_to_report": report_days - 1}}
+        s[LEVEL] = s[FAST]
+        s[CUP] = s[CDN] = s[CUP_DAYS] = s[CDN_DAYS] = 0.0
+        return evidence
 
     def _learn(self, s: array, day: int, x: float, clipped: float, f: float, alpha: float) -> None:
         p = self.p

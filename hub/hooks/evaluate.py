@@ -37,7 +37,7 @@ PHANTOM_MAX_FALSE_ALARMS = 1.0
 PHANTOM_MIN_EPISODE_DAYS = 7
 SIM_CATALOG = Catalog(categories=[CategoryRule(match=f"SKU-*{k}", category=f"CAT-{k % 5}") for k in range(10)])
 GRIDS: dict[str, dict[str, list[float]]] = {
-    "demand": {"threshold": [3.0, 3.25, 3.5, 4.0], "cusum_h": [4.0, 6.0]},
+    "demand": {"threshold": [3.0, 3.25, 3.5, 4.0], "cusum_h": [4.0, 5.0, 6.0]},
     "return_rate": {"threshold": [1.75, 2.0, 2.5, 3.0], "half_life_days": [2.0, 3.0, 5.0]},
     "phantom": {"threshold": [2.0, 2.5, 3.0, 3.5, 4.0, 5.0]},
 }

@@ -81,7 +81,9 @@ def asyncapi_document() -> dict[str, Any]:
     messages["dead_letter"] = {"name": "dead_letter", "contentType": "application/json",
                                "payload": {"$ref": DEAD_LETTER_FILE}}
     messages["audit_record"] = {"name": "audit_record", "contentType": "application/json",
-                                "payload": {"type": "object", "description": "One JSON record; `kind` names its shape."}}
+                                "payload": {"type": "object", "description": (
+                                    "One JSON record per line: a message holds one record or a run of records "
+                                    "of one kind; `kind` names a record's shape.")}}
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "Retail Inventory Hub", "version": _hub_version(),

@@ -22,6 +22,7 @@ import orjson
 from nats.js.errors import NotFoundError
 
 from hub import bus, dlq
+from hub.hooks.audit import unpack
 from hub.kpis import RateWindow, histogram_percentiles
 from hub.reconcile import build_report, load_ledger
 from hub.status import worker_statuses
@@ -204,13 +205,14 @@ class StatusCollector:
                                  limit=DECISIONS_KEPT * 20)
         for msg in msgs:
             self._audit_seq = msg.metadata.sequence.stream
-            try:
-                record = orjson.loads(msg.data)
-            except orjson.JSONDecodeError:
-                continue
-            self._decisions.append({k: record.get(k) for k in (
-                "hook", "decision", "action", "score", "confidence", "reasons", "evidence", "event_id",
-                "event_type", "subject", "policy_version", "rule", "model_version", "event_time")})
+            for line in unpack(msg.data):  # a message may hold a run of decisions
+                try:
+                    record = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                self._decisions.append({k: record.get(k) for k in (
+                    "hook", "decision", "action", "score", "confidence", "reasons", "evidence", "event_id",
+                    "event_type", "subject", "policy_version", "rule", "model_version", "event_time")})
 
     async def _schema_usage(self) -> list[dict[str, Any]]:
         from hub.schemas.usage import snapshot_all

@@ -3,12 +3,13 @@
 import asyncio
 
 import nats
+import orjson
 import pytest
 from nats.js import api as js_api
 
 from hub.bus import KvState
 from hub.hooks import auditlog, build_hook_stage
-from hub.hooks.audit import dumps
+from hub.hooks.audit import MAX_MESSAGE_BYTES, dumps, pack, unpack
 
 from .factory import day_of_sales, sale
 
@@ -25,19 +26,20 @@ async def js(nats_url):
     await nc.close()
 
 
-async def publish(js, out, event_id):
-    for record in out.audit:
-        await js.publish(f"audit.{record['kind']}", dumps(record), headers={"hub-event-id": event_id})
+async def publish(js, records):
+    """As the pipeline stores a batch's records: a few messages of runs of one kind, no event header."""
+    for subject, body, _ in pack(records):
+        await js.publish(subject, body)
 
 
 async def produce(js):
+    """A week's events per batch; the last batch ends with a spike that makes a decision."""
     stage = build_hook_stage(POLICY)
-    for d in range(28):
-        for e in day_of_sales(d, 10, on_hand=20):
-            out = stage.process(e)
-            await publish(js, out, e.id)
+    events = [e for d in range(28) for e in day_of_sales(d, 10, on_hand=20)]
     spike = sale(28, 40, on_hand_after=10)
-    await publish(js, stage.process(spike), spike.id)
+    events.append(spike)
+    for week in range(0, len(events), 14):
+        await publish(js, [record for e in events[week:week + 14] for record in stage.process(e).audit])
     return spike
 
 
@@ -73,6 +75,24 @@ async def test_follow_emits_new_records_until_stopped(js):
     await produce(js)
     assert await asyncio.wait_for(follower, 10) == 2
     assert all(r["kind"] == "decision" for r in seen)
+
+
+async def test_show_reads_single_record_messages_by_their_header(js):
+    await produce(js)
+    replay = {"kind": "replay", "dead_letter": "d1", "event_id": "ev-9"}
+    await js.publish("audit.replay", dumps(replay), headers={"hub-event-id": "ev-9"})
+    await js.publish("audit.replay", dumps({**replay, "event_id": None}), headers={"hub-event-id": "ev-9"})
+    records = await auditlog.for_event(js, "ev-9")
+    assert [(r["kind"], r["event_id"]) for r in records] == [("replay", "ev-9"), ("replay", None)]
+    assert [r["kind"] for r in await auditlog.latest(js, last=2)] == ["replay", "replay"]
+
+
+async def test_a_message_of_many_events_shows_only_the_asked_events_records(js):
+    records = [{"kind": "hook_result", "event_id": f"e{i}", "hook": "demand"} for i in range(5)]
+    await publish(js, records)
+    assert (await js.stream_info("AUDIT")).state.messages == 1
+    assert [r["event_id"] for r in await auditlog.for_event(js, "e3")] == ["e3"]
+    assert await auditlog.for_event(js, "e") == []
 
 
 async def test_unreadable_records_are_shown_not_dropped(js):
@@ -111,3 +131,22 @@ async def test_snapshot_round_trips_through_the_kv_bucket(nats_url):
         assert after_a.audit == after_b.audit
     finally:
         await nc.close()
+
+
+def test_pack_keeps_order_and_kind_in_runs_and_each_record_bytes():
+    records = [{"kind": "hook_result", "n": 0}, {"kind": "hook_result", "n": 1}, {"kind": "decision", "n": 2},
+               {"kind": "hook_result", "n": 3}]
+    messages = pack(records)
+    assert [(subject, list(held)) for subject, _, held in messages] == [
+        ("audit.hook_result", [0, 1]), ("audit.decision", [2]), ("audit.hook_result", [3])]
+    assert [line for _, body, _ in messages for line in unpack(body)] == [dumps(r) for r in records]
+    assert messages[1][1] == dumps(records[2])
+    assert pack([]) == []
+
+
+def test_pack_splits_a_run_that_would_make_a_message_too_large():
+    records = [{"kind": "hook_result", "evidence": "x" * 1000, "n": n} for n in range(600)]
+    messages = pack(records)
+    assert len(messages) > 1 and all(len(body) <= MAX_MESSAGE_BYTES for _, body, _ in messages)
+    assert [i for _, _, held in messages for i in held] == list(range(600))
+    assert [orjson.loads(line)["n"] for _, body, _ in messages for line in unpack(body)] == list(range(600))

@@ -34,7 +34,7 @@ def test_list_shows_hooks_versions_and_the_policy(tmp_path):
     result = CliRunner().invoke(hooks, ["list", "--config", str(path)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert any(line.startswith("on  demand") and "demand-1.0" in line for line in lines)
+    assert any(line.startswith("on  demand") and "demand-1.1" in line for line in lines)
     assert any(line.startswith("off triage") for line in lines)
     assert "policy 2026-11-27 (default shadow)" in result.output
     assert "hold-constrained" in result.output and "mode=auto" in result.output

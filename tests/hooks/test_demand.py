@@ -96,6 +96,34 @@ def test_level_shift_up_is_detected_within_days_and_the_level_moves():
     assert ev["level_after"] > ev["level_before"] + 3
 
 
+def test_level_shift_is_reported_from_detection_to_the_end_of_its_report_window():
+    hook = DemandHook(DemandParams(shift_report_days=6))
+    state = hook.new_state()
+    steady(hook, state, days=40)
+    flagged = {}
+    for d in range(40, 60):
+        for r in run(hook, state, day_of_sales(d, 20)):
+            if "level_shift_up" in r.reasons:
+                flagged[d] = r.evidence["level_shift_up"]
+    detected = min(flagged)
+    assert 40 < detected < 46
+    assert flagged[detected]["onset_day"] == "2026-02-14"  # day 40, when the higher sales began
+    assert sorted(flagged) == list(range(detected, 46))
+    assert [flagged[d]["days_left_to_report"] for d in sorted(flagged)] == list(range(45 - detected, -1, -1))
+
+
+def test_a_lone_empty_day_is_held_to_its_exact_chance_and_a_second_one_is_a_zero_run():
+    hook = DemandHook()
+    state = hook.new_state()
+    steady(hook, state, units=6)
+    # sqrt(2 * 6) = 3.46 < 3.5, although the square-root transform alone would call the empty day 3.8 sd low
+    assert count_z(0, 6) < -hook.p.threshold
+    first = hook.score(snapshot(28, 500), state)
+    assert not first.flagged and first.score < hook.p.threshold
+    second = hook.score(snapshot(29, 500), state)
+    assert "zero_sales_run" in second.reasons and second.evidence["zero_sales_run"]["p_value"] < 1e-5
+
+
 def test_day_of_week_factors_are_learnt():
     hook = DemandHook()
     state = hook.new_state()

@@ -12,6 +12,7 @@ import pytest
 
 from hub import bus, dlq
 from hub.config import StatusSettings
+from hub.hooks.audit import pack
 from hub.testing import wait_until
 from hub.web import StatusServer, StatusServerError
 from hub.web.server import is_loopback
@@ -102,6 +103,22 @@ async def test_dead_letters_are_grouped_and_replayed_from_the_api(status_hub: St
         assert not left & set(answer["ids"])
     finally:
         await b.close()
+
+
+async def test_the_page_shows_each_decision_of_a_message_holding_several(status_hub: StatusHub):
+    decisions = [{"kind": "decision", "event_id": f"page-{i}", "hook": "demand", "decision": "review",
+                  "rule": "ask", "policy_version": "p1"} for i in range(2)]
+    [(subject, body, _)] = pack(decisions)
+    b = await bus.connect(status_hub.nats_url)
+    try:
+        await b.js.publish(subject, body)
+    finally:
+        await b.close()
+
+    def shown() -> set[str]:
+        return {d["event_id"] for d in status_hub.status()["decisions"]} & {"page-0", "page-1"}
+
+    wait_until(lambda: len(shown()) == 2, timeout=20, what="both decisions on the page")
 
 
 def test_a_host_header_naming_another_server_is_refused(status_hub: StatusHub):
