@@ -37,18 +37,32 @@ class DocumentId:
     group: str
     document: str
     time: str  # ISO 8601, from the interchange header
+    # What every event of the document shares, worked out once: a large set maps to thousands of
+    # events. BLAKE2 takes its input in pieces, so a copy of the state after the key prefix, fed the
+    # line, gives the digest of the whole key without rehashing the prefix.
+    _key_prefix: str = field(init=False, repr=False, compare=False)
+    _source: str = field(init=False, repr=False, compare=False)
+    _prefix_hash: hashlib.blake2b = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        prefix = f"edi:{self.partner.name}:{self.standard}:{self.interchange}:{self.group}:{self.document}:"
+        object.__setattr__(self, "_key_prefix", prefix)
+        object.__setattr__(self, "_source", self.partner.source)
+        object.__setattr__(self, "_prefix_hash", hashlib.blake2b(prefix.encode(), digest_size=16))
 
     def event(self, event_type: str, data: dict[str, Any], subject: str, line: int | str = 0,
               time: str | None = None) -> dict[str, Any]:
         """A canonical event dict whose id and idempotency key depend only on the document and line."""
-        key = f"edi:{self.partner.name}:{self.standard}:{self.interchange}:{self.group}:{self.document}:{line}"
+        suffix = str(line)
+        digest = self._prefix_hash.copy()
+        digest.update(suffix.encode())
         return {
-            "id": "edi-" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest(),
+            "id": "edi-" + digest.hexdigest(),
             "type": event_type,
-            "source": self.partner.source,
+            "source": self._source,
             "time": time or self.time,
             "subject": subject,
-            "idempotency_key": key,
+            "idempotency_key": self._key_prefix + suffix,
             "data": data,
         }
 

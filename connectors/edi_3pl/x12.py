@@ -200,8 +200,7 @@ def _read_interchange(text: str, start: int) -> tuple[Interchange, int | None]:
         ic.errors.append(EdiError(f"ISA13 control number {control!r} is not numeric", interchange=control,
                                   segment=1, segment_id="ISA", element=13))
     # One split of the whole interchange; each segment stays a string until a mapper needs its elements.
-    splitter = _splitter(text, body, delims.segment)
-    pieces = text[body:].split(splitter)
+    pieces, splitter = _split_segments(text, body, delims.segment)
     walker = _Walker(ic, delims.element)
     body_heads = walker.body_heads
     empty = 0
@@ -228,18 +227,21 @@ def _read_interchange(text: str, start: int) -> tuple[Interchange, int | None]:
     return ic, None
 
 
-def _splitter(text: str, body: int, terminator: str) -> str:
-    """The terminator, plus the line break after it when every terminator has the same one.
+def _split_segments(text: str, body: int, terminator: str) -> tuple[list[str], str]:
+    """The segments after the ISA, and what separates them: the terminator, plus the line break
+    after it when every terminator has the same one.
 
     Splitting on both at once leaves segments that need no copy to strip the line break: about a
-    tenth of reading a large file.
+    tenth of reading a large file. The split itself counts the joined separators, so only the
+    terminators need a separate count to confirm that none lacks the line break.
     """
     for line_break in ("\r\n", "\n"):
         if terminator != "\n" and text.startswith(line_break, body):
             joined = terminator + line_break
-            if text.count(terminator, body) == text.count(joined, body):
-                return joined
-    return terminator
+            pieces = text[body:].split(joined)
+            if text.count(terminator, body) == len(pieces) - 1:
+                return pieces, joined
+    return text[body:].split(terminator), terminator
 
 
 class _Walker:

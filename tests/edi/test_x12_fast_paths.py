@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from connectors.edi_3pl import x12
 from connectors.edi_3pl._gc import paused_gc
 from connectors.edi_3pl.errors import EdiError
-from connectors.edi_3pl.mapping import Partner
+from connectors.edi_3pl.mapping import DocumentId, Partner
 from connectors.edi_3pl.translate import translate
 from tests.edi.test_x12 import interchange, isa
 
@@ -92,6 +93,16 @@ def test_quantity_before_any_line_is_refused_on_the_careful_path() -> None:
     body = [*BODY[:3], "QTY*17*5*EA", *BODY[3:-1], "SE*10*0001"]
     (doc,) = translate(_file(body, [""]).encode(), PARTNER).interchanges[0].documents
     assert [(e.segment, e.code, e.reason) for e in doc.errors] == [(4, "2", "QTY before any LIN")]
+
+
+def test_event_ids_are_the_hash_of_the_whole_key_line_after_line() -> None:
+    doc = DocumentId(PARTNER, "x12", "000000007", "7", "0001", "2026-11-27T00:00:00+00:00")
+    for line in (1, 2, 12, "header", 2):
+        event = doc.event("stock.snapshot", {}, "A@3PL-WEST", line)
+        key = f"edi:acme:x12:000000007:7:0001:{line}"
+        assert event["idempotency_key"] == key
+        assert event["id"] == "edi-" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+        assert (event["source"], event["time"]) == ("urn:hub:edi:acme", "2026-11-27T00:00:00+00:00")
 
 
 def test_paused_gc_resumes_and_leaves_anothers_freeze_alone() -> None:
