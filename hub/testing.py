@@ -159,3 +159,16 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, what: st
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+async def start_loopback_app(app: Any) -> tuple[Any, str]:
+    """Serve an aiohttp `app` on a free loopback port: (its runner, for `cleanup()`, and its base URL)."""
+    from aiohttp import web
+
+    from hub.natsserver import free_port
+
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}"

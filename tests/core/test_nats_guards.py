@@ -105,8 +105,8 @@ async def test_a_failing_delivery_is_retried_not_terminated(tmp_path, nats_url, 
 
     from hub import bus
     from hub.config import parse_config
-    from hub.natsserver import free_port
     from hub.runtime import Hub
+    from hub.testing import start_loopback_app
 
     calls: list[str] = []
 
@@ -116,12 +116,9 @@ async def test_a_failing_delivery_is_retried_not_terminated(tmp_path, nats_url, 
 
     app = web.Application()
     app.router.add_post("/events", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, base = await start_loopback_app(app)
     config = parse_config({
-        "connectors": {"web": {"type": "http.post", "url": f"http://127.0.0.1:{port}/events",
+        "connectors": {"web": {"type": "http.post", "url": f"{base}/events",
                                "retry": {"in_process_attempts": 1, "backoff": [0.5]}}},
         "routes": [{"name": "all", "match": "*", "targets": ["web"]}],
         "status": {"enabled": False},

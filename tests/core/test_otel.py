@@ -12,7 +12,7 @@ from aiohttp import web
 
 from hub import otel
 from hub.config import ConfigError, parse_config
-from hub.natsserver import free_port
+from hub.testing import start_loopback_app
 
 GIVEN = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 TRACE_ID, PARENT_ID = int(GIVEN.split("-")[1], 16), int(GIVEN.split("-")[2], 16)
@@ -21,7 +21,7 @@ needs_otel = pytest.mark.skipif(bool(otel.missing_modules("otlp")),
                                 reason="the otel extra is not installed (pip install '.[otel]')")
 
 
-async def _serve(routes: dict[str, int], seen: list[tuple[str, str]]) -> tuple[web.AppRunner, int]:
+async def _serve(routes: dict[str, int], seen: list[tuple[str, str]]) -> tuple[web.AppRunner, str]:
     """A loopback HTTP server answering each POST path with its status and noting (path, traceparent)."""
 
     async def handler(request: web.Request) -> web.Response:
@@ -32,11 +32,7 @@ async def _serve(routes: dict[str, int], seen: list[tuple[str, str]]) -> tuple[w
     app = web.Application()
     for path in routes:
         app.router.add_post(path, handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, port
+    return await start_loopback_app(app)
 
 
 async def _wait(condition, what: str, timeout: float = 15.0) -> None:
@@ -59,11 +55,11 @@ async def test_each_stage_is_a_child_of_the_events_traceparent(tmp_path, nats_ur
     from hub.runtime import Hub
 
     seen: list[tuple[str, str]] = []
-    runner, port = await _serve({"/ok": 201, "/refuses": 400}, seen)
+    runner, base = await _serve({"/ok": 201, "/refuses": 400}, seen)
     config = parse_config({
         "connectors": {
-            "web": {"type": "http.post", "url": f"http://127.0.0.1:{port}/ok"},
-            "strict": {"type": "http.post", "url": f"http://127.0.0.1:{port}/refuses"},
+            "web": {"type": "http.post", "url": f"{base}/ok"},
+            "strict": {"type": "http.post", "url": f"{base}/refuses"},
         },
         "routes": [{"name": "all", "match": "*", "targets": ["web", "strict"]}],
         "status": {"enabled": False},
@@ -121,12 +117,9 @@ async def test_the_otlp_exporter_sends_spans_to_the_configured_endpoint():
 
     app = web.Application()
     app.router.add_post("/v1/traces", collector)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, base = await start_loopback_app(app)
     config = parse_config({"hub": {"name": "north"}, "tracing": {
-        "exporter": "otlp", "endpoint": f"http://127.0.0.1:{port}/v1/traces"}})
+        "exporter": "otlp", "endpoint": f"{base}/v1/traces"}})
     try:
         otel.start(config.tracing, default_service=config.hub.name)
         assert otel.spans is not None

@@ -48,7 +48,7 @@ async def test_a_sinks_rest_client_passes_the_delivered_events_trace_on():
     from aiohttp import web
 
     from connectors.pos.http import RestClient, RestPeerConfig
-    from hub.natsserver import free_port
+    from hub.testing import start_loopback_app
     from hub.tracing import traced
 
     seen: list[str | None] = []
@@ -59,11 +59,8 @@ async def test_a_sinks_rest_client_passes_the_delivered_events_trace_on():
 
     app = web.Application()
     app.router.add_put("/v1/availability", record)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    client = RestClient(RestPeerConfig(type="commerce.rest", base_url=f"http://127.0.0.1:{port}"), peer="shop")
+    runner, base = await start_loopback_app(app)
+    client = RestClient(RestPeerConfig(type="commerce.rest", base_url=base), peer="shop")
     event = example_event("availability.published").model_copy(update={"trace": GIVEN})
     try:
         with traced(event):
