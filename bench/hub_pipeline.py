@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import event_bodies, fresh_server, use_uvloop, wait_until
-from canonical import parse_event
+from canonical import parse_event, upcast
 from hub import bus
 from hub.config import HubConfig, parse_config
-from hub.hooks import auditlog
+from hub.hooks import auditlog, build_hook_stage
 from hub.hooks.registry import BUILTIN
 from hub.ingest import publish_events
 from hub.runtime import Hub, settle_heap
@@ -148,10 +148,26 @@ def _sink(hub: Hub) -> Any:
     return hub.instances.instances[SINK].connector
 
 
+def stage_alone(count: int) -> dict[str, float]:
+    """CPU per event of the worker's hook stage alone over the drain's events, with the enriched event's
+    serialisation: what the hooks cost without NATS, to hold against the drain with and without hooks."""
+    events = [upcast(parse_event(body)) for body in event_bodies(count)]
+    stage = build_hook_stage(tomllib.loads(CONFIG_TOML)["hooks"])
+    settle_heap()
+    cpu = time.process_time()
+    for event in events:
+        stage.process(event).event.model_dump_json()
+    return {"stage_cpu_us_per_event": (time.process_time() - cpu) / count * 1e6}
+
+
 def main(argv: list[str]) -> None:
-    """`python -m bench.hub_pipeline [EVENTS] [--no-hooks]`: one drain run, e.g. under `py-spy record`."""
+    """`python -m bench.hub_pipeline [EVENTS] [--no-hooks | --stage-only]`: one drain run (e.g. under
+    `py-spy record`), or the hook stage alone over the same events."""
     use_uvloop()
     count = int(next((a for a in argv if a.isdigit()), "30000"))
+    if "--stage-only" in argv:
+        print(stage_alone(count))
+        return
     print(asyncio.run(throughput(count, hooks="--no-hooks" not in argv)))
 
 

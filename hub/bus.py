@@ -12,7 +12,8 @@ Every name the hub uses on NATS is defined here, in one place:
 | hub_connectors  | KV     | registered connector instances                    |
 | hub_schemas     | KV     | the schema registry                               |
 | hub_state       | KV     | cursors, ledgers, breakers, hook snapshots        |
-| hub_dedupe      | KV     | idempotency keys seen by the pipeline (TTL)       |
+| hub_dedupe      | KV     | idempotency keys seen by the pipeline, and        |
+|                 |        | connectors' claim marks once.<connector>.* (TTL)  |
 | hub_leases      | KV     | which worker owns which EVENTS partition (TTL)    |
 """
 
@@ -34,8 +35,8 @@ from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js import api as js_api
-from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError, NotFoundError
-from nats.js.kv import KeyValue
+from nats.js.errors import APIError, BucketNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.kv import KV_DEL, KV_OP, KeyValue
 
 from hub.natsclient import HubClient
 
@@ -204,15 +205,70 @@ class KvState:
             return None
         return json.loads(entry.value) if entry.value else None
 
+    async def get_entry(self, key: str) -> tuple[Any, int] | None:
+        """(value, revision) of `key`, the revision to pass to `update` or `delete_if`; None when absent."""
+        try:
+            entry = await self._kv.get(self._key(key))
+        except NotFoundError:
+            return None
+        return (json.loads(entry.value) if entry.value else None), entry.revision
+
     async def put(self, key: str, value: Any) -> None:
-        await self._kv.put(self._key(key), json.dumps(value, separators=(",", ":")).encode())
+        await self._kv.put(self._key(key), _json(value))
 
     async def create(self, key: str, value: Any) -> bool:
         try:
-            await self._kv.create(self._key(key), json.dumps(value, separators=(",", ":")).encode())
+            await self._kv.create(self._key(key), _json(value))
+        except KeyWrongLastSequenceError:
+            return False
+        return True
+
+    async def update(self, key: str, value: Any, last: int) -> bool:
+        """Store only if `key` is still at revision `last` (compare-and-set); False when it moved on or is gone."""
+        try:
+            await self._kv.update(self._key(key), _json(value), last=last)
         except KeyWrongLastSequenceError:
             return False
         return True
 
     async def delete(self, key: str) -> None:
         await self._kv.delete(self._key(key))
+
+    async def delete_if(self, key: str, last: int) -> bool:
+        """Delete `key` only if it is still at revision `last`; False when it moved on or is gone.
+
+        The delete marker is purged too (only up to itself, so a newer write survives): keys that
+        come and go would otherwise leave markers behind in the subject index `keys` reads.
+        """
+        subject = f"{self._kv._pre}{self._key(key)}"  # nats-py keeps the bucket's stream details private
+        headers = {KV_OP: KV_DEL, js_api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE: str(last)}
+        try:
+            marker = await self._kv._js.publish(subject, b"", headers=headers)
+        except APIError as exc:
+            if exc.err_code in _WRONG_LAST_SEQUENCE:
+                return False
+            raise
+        try:
+            await self._kv._js.purge_stream(self._kv._stream, subject=subject, seq=marker.seq + 1)
+        except NatsError as exc:  # the key is deleted; a marker left behind costs a lookup, nothing more
+            log.warning("could not purge the delete marker of %s: %s", subject, _describe(exc))
+        return True
+
+    async def keys(self, prefix: str) -> list[str]:
+        """The keys under `prefix.`, sorted, read from the bucket stream's subject index in one request.
+
+        The watcher behind `KeyValue.keys()` can end early while other keys are being written. A key
+        deleted with `delete` keeps its marker in the index and is listed; `get_entry` returns None for it.
+        """
+        pre = self._kv._pre
+        info = await self._kv._js.stream_info(self._kv._stream, subjects_filter=f"{pre}{self._key(prefix)}.>")
+        start = len(pre) + len(self._prefix) + 1
+        return sorted(subject[start:] for subject in info.state.subjects or {})
+
+
+# JetStream's "wrong last sequence" error codes (JSStreamWrongLastSequenceErrF, ...ConstantErr).
+_WRONG_LAST_SEQUENCE = (10071, 10164)
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()

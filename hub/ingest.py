@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from nats.errors import MaxPayloadError
+from nats.js.errors import KeyWrongLastSequenceError
 
 from canonical import Envelope, EventError, parse_event
 from hub import bus, dlq, otel
@@ -22,6 +24,7 @@ from hub.sdk import IngestResult
 from hub.tracing import ensure_trace
 
 log = logging.getLogger("hub.ingest")
+_CLAIM_PREFIX = "once"
 
 
 async def publish_events(b: bus.Bus, events: Sequence[Envelope], *, partitions: int, connector: str,
@@ -116,6 +119,26 @@ class IngestContext:
 
     def count(self, metric: str, amount: float = 1, **labels: str) -> None:
         self._metrics.inc(f"hub_{metric}", amount, connector=self.name, **labels)
+
+    async def claim_once(self, key: str) -> bool:
+        kv = await self._bus.kv(bus.KV_DEDUPE)
+        try:
+            await kv.create(self._claim_key(key), str(int(time.time())).encode())
+        except KeyWrongLastSequenceError:
+            return False
+        return True
+
+    async def release_claim(self, key: str) -> None:
+        await (await self._bus.kv(bus.KV_DEDUPE)).delete(self._claim_key(key))
+
+    async def claim_ttl_seconds(self) -> float:
+        ttl = (await (await self._bus.kv(bus.KV_DEDUPE)).status()).ttl
+        return ttl or math.inf  # a bucket without a TTL (max_age 0) keeps its marks for ever
+
+    def _claim_key(self, key: str) -> str:
+        # The pipeline's idempotency marks are bare hex (bus.kv_key), so a dotted key never meets one;
+        # the instance name keeps two connectors' marks of the same key apart.
+        return f"{_CLAIM_PREFIX}.{self.name}.{key}"
 
     async def _keep_raw(self, raw: bytes, origin: str) -> str | None:
         digest = hashlib.sha256(raw).hexdigest()

@@ -121,6 +121,22 @@ class StateStore(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def get_entry(self, key: str) -> tuple[Any, int] | None:
+        """(value, revision) of the key, the revision for `update` and `delete_if`; None when absent."""
+        ...
+
+    async def update(self, key: str, value: Any, last: int) -> bool:
+        """Store only if the key is still at revision `last` (compare-and-set); False otherwise."""
+        ...
+
+    async def delete_if(self, key: str, last: int) -> bool:
+        """Delete only if the key is still at revision `last`; False when it moved on or is gone."""
+        ...
+
+    async def keys(self, prefix: str) -> list[str]:
+        """The keys under `prefix.`, sorted; one deleted a moment ago may still be listed (`get_entry` is None)."""
+        ...
+
 
 class ConnectorContext(Protocol):
     """What the hub hands a connector."""
@@ -145,6 +161,22 @@ class ConnectorContext(Protocol):
         ...
 
     def count(self, metric: str, amount: float = 1, **labels: str) -> None: ...
+
+    async def claim_once(self, key: str) -> bool:
+        """Idempotent receiver: mark `key` (KV key characters) as taken by this instance; False when it already is.
+
+        Marks are kept in the `hub_dedupe` bucket and expire after `claim_ttl_seconds()`, so they
+        do not pile up; a connector must not rely on one for longer than that.
+        """
+        ...
+
+    async def release_claim(self, key: str) -> None:
+        """Forget a mark whose work failed, so that a retry of the same thing can claim it again."""
+        ...
+
+    async def claim_ttl_seconds(self) -> float:
+        """How long a mark taken by `claim_once` is kept before it expires."""
+        ...
 
 
 class IngestResult(BaseModel):

@@ -22,29 +22,63 @@ from hub.sdk import IngestResult
 
 
 class MemoryState:
+    """A StateStore in a dict; every write gets a new revision, as in the KV bucket."""
+
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
+        self._revisions: dict[str, int] = {}
+        self._last_revision = 0
 
     async def get(self, key: str) -> Any | None:
         return self.values.get(key)
 
+    async def get_entry(self, key: str) -> tuple[Any, int] | None:
+        if key not in self.values:
+            return None
+        return self.values[key], self._revisions.get(key, 0)
+
     async def put(self, key: str, value: Any) -> None:
-        self.values[key] = value
+        self._store(key, value)
 
     async def create(self, key: str, value: Any) -> bool:
         if key in self.values:
             return False
-        self.values[key] = value
+        self._store(key, value)
+        return True
+
+    async def update(self, key: str, value: Any, last: int) -> bool:
+        if key not in self.values or self._revisions.get(key, 0) != last:
+            return False
+        self._store(key, value)
         return True
 
     async def delete(self, key: str) -> None:
         self.values.pop(key, None)
+        self._revisions.pop(key, None)
+
+    async def delete_if(self, key: str, last: int) -> bool:
+        if key not in self.values or self._revisions.get(key, 0) != last:
+            return False
+        await self.delete(key)
+        return True
+
+    async def keys(self, prefix: str) -> list[str]:
+        return sorted(key for key in self.values if key.startswith(f"{prefix}."))
+
+    def _store(self, key: str, value: Any) -> None:
+        self._last_revision += 1
+        self.values[key] = value
+        self._revisions[key] = self._last_revision
 
 
 class RecordingContext:
-    """A ConnectorContext that keeps ingested events, dead letters and counters in lists."""
+    """A ConnectorContext that keeps ingested events, dead letters and counters in lists.
 
-    def __init__(self, name: str = "test", base_dir: Path | None = None, data_dir: Path | None = None) -> None:
+    Its claim marks expire after `claim_ttl` seconds, as the hub's do after the `hub_dedupe` bucket's TTL.
+    """
+
+    def __init__(self, name: str = "test", base_dir: Path | None = None, data_dir: Path | None = None,
+                 claim_ttl: float = 86400.0) -> None:
         self.name = name
         self.log = logging.LoggerAdapter(logging.getLogger(f"hub.connector.{name}"), {"connector": name})
         self.state = MemoryState()
@@ -53,6 +87,8 @@ class RecordingContext:
         self.events: list[Envelope] = []
         self.dead_letters: list[dict[str, Any]] = []
         self.metrics: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self.claim_ttl = claim_ttl
+        self.claims: dict[str, float] = {}  # key -> monotonic time it expires
 
     async def ingest(self, events: Sequence[Envelope | dict[str, Any]], *, raw: bytes | None = None,
                      origin: str = "") -> IngestResult:
@@ -84,6 +120,19 @@ class RecordingContext:
     def count(self, metric: str, amount: float = 1, **labels: str) -> None:
         key = (metric, tuple(sorted(labels.items())))
         self.metrics[key] = self.metrics.get(key, 0) + amount
+
+    async def claim_once(self, key: str) -> bool:
+        now = time.monotonic()
+        if self.claims.get(key, now) > now:
+            return False
+        self.claims[key] = now + self.claim_ttl
+        return True
+
+    async def release_claim(self, key: str) -> None:
+        self.claims.pop(key, None)
+
+    async def claim_ttl_seconds(self) -> float:
+        return self.claim_ttl
 
     def counted(self, metric: str) -> float:
         return sum(v for (name, _), v in self.metrics.items() if name == metric)

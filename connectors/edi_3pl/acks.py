@@ -1,11 +1,14 @@
 """Acknowledgements: 997 / CONTRL for what came in, and the book of acknowledgements still owed to us.
 
-Building an acknowledgement is pure. The book lives in the connector's state (`acks.open`), so
-`hub status` can list it with `open_acknowledgements(state)`.
+Building an acknowledgement is pure. The book lives in the connector's state, one key per open
+interchange (`acks.open.<control>`), so several workers can add, settle and raise entries at once
+without losing any; `hub status` lists it with `open_acknowledgements(state)`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +19,10 @@ from connectors.edi_3pl.mapping import Partner
 from connectors.edi_3pl.translate import Document, InterchangeResult
 from hub.sdk import StateStore
 
-OPEN_KEY = "acks.open"
+OPEN_PREFIX = "acks.open"
+LEGACY_KEY = "acks.open"  # earlier versions kept the whole book as one dict under this key
+# A control number goes into one key token; any other character is written as =XX (its UTF-8 bytes).
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 _ACK_TYPES = frozenset({"997", "999", "CONTRL"})
 
 
@@ -109,36 +115,79 @@ def _outbound_delimiters(seen: x12.Delimiters) -> x12.Delimiters:
 
 
 async def expect(state: StateStore, record: dict[str, Any]) -> None:
-    """Note an outbound interchange whose acknowledgement is due by `record["deadline"]` (ISO time)."""
-    book = await state.get(OPEN_KEY) or {}
-    book[record["control"]] = record
-    await state.put(OPEN_KEY, book)
+    """Note an outbound interchange whose acknowledgement is due by `record["deadline"]` (ISO time).
+
+    Created, never overwritten: a redelivered send keeps the first record, its deadline and any task
+    already raised for it.
+    """
+    await state.create(_open_key(record["control"]), record)
 
 
 async def settle(state: StateStore, control: str) -> dict[str, Any] | None:
     """Close the open acknowledgement for interchange `control`; its record, or None if none was open."""
-    book = await state.get(OPEN_KEY) or {}
-    record = book.pop(control, None)
-    if record is not None:
-        await state.put(OPEN_KEY, book)
-    return record
+    key = _open_key(control)
+    while (entry := await state.get_entry(key)) is not None:
+        record, revision = entry
+        if await state.delete_if(key, revision):
+            return record
+        # `overdue` marked it raised in between (or another worker settled it): read it again, so
+        # the caller sees the task that was raised and only one caller gets the record.
+    return None
 
 
 async def overdue(state: StateStore, now: datetime) -> list[dict[str, Any]]:
-    """Open acknowledgements past their deadline not yet raised as a task; marks them raised."""
-    book = await state.get(OPEN_KEY) or {}
-    late = [r for r in book.values() if not r.get("task_raised") and datetime.fromisoformat(r["deadline"]) <= now]
-    for record in late:
-        record["task_raised"] = True
-    if late:
-        await state.put(OPEN_KEY, book)
+    """Open acknowledgements past their deadline not yet raised as a task, oldest first; marks them raised.
+
+    The mark is a compare-and-set on the record's revision: when two workers find the same late
+    record, only one update succeeds, so the task is raised once. A separate create-once marker key
+    would do the same, but the flag in the record is what `settle` and `hub status` read anyway,
+    and `settle`'s delete then leaves no marker behind to clean up.
+    """
+    late = []
+    for key, record, revision in await _open_entries(state):
+        if record.get("task_raised") or datetime.fromisoformat(record["deadline"]) > now:
+            continue
+        raised = {**record, "task_raised": True}
+        if await state.update(key, raised, revision):
+            late.append(raised)
     return late
 
 
 async def open_acknowledgements(state: StateStore) -> list[dict[str, Any]]:
     """Outbound interchanges still waiting for their 997 / CONTRL, oldest first (for `hub status`)."""
-    book = await state.get(OPEN_KEY) or {}
-    return sorted(book.values(), key=lambda r: r["sent_at"])
+    return [record for _, record, _ in await _open_entries(state)]
+
+
+async def migrate_legacy_book(state: StateStore) -> int:
+    """Move a book that an earlier version kept under one key to one key per interchange; records moved.
+
+    Records are created before the old key is deleted, so a crash in between loses none: the next
+    start moves the rest, and `create` leaves a record that is already there (perhaps marked raised) alone.
+    """
+    book: dict[str, dict[str, Any]] | None = await state.get(LEGACY_KEY)
+    if book is None:
+        return 0
+    for control, record in book.items():
+        await state.create(_open_key(control), record)
+    await state.delete(LEGACY_KEY)
+    return len(book)
+
+
+async def _open_entries(state: StateStore) -> list[tuple[str, dict[str, Any], int]]:
+    """(key, record, revision) of every open acknowledgement, oldest first."""
+    keys = await state.keys(OPEN_PREFIX)
+    entries = await asyncio.gather(*(state.get_entry(key) for key in keys))
+    found = [(key, entry[0], entry[1]) for key, entry in zip(keys, entries, strict=True) if entry is not None]
+    return sorted(found, key=lambda item: item[1]["sent_at"])
+
+
+def _open_key(control: str) -> str:
+    # One state key per interchange: the state is already the connector instance's, one partner's.
+    return f"{OPEN_PREFIX}.{_KEY_UNSAFE.sub(_escape, control) or '='}"
+
+
+def _escape(found: re.Match[str]) -> str:
+    return "".join(f"={byte:02X}" for byte in found.group().encode())
 
 
 def ack_task(record: dict[str, Any], kind: str, *, now: datetime | None = None,

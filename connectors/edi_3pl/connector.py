@@ -40,9 +40,11 @@ class EdiSftp(Sink):
         self.partner = Partner(config.partner, config.supplier_id, config.location, config.adjustment_reasons)
         self.session = SftpSession(_settings(config), attempts=config.attempts, backoff=config.backoff)
         self._poller: asyncio.Task[None] | None = None
-        self._book_lock = asyncio.Lock()  # the open-acknowledgement book is read-modify-write
 
     async def start(self) -> None:
+        moved = await acks.migrate_legacy_book(self.ctx.state)
+        if moved:
+            self.ctx.log.info("moved %d open acknowledgement(s) from the single-key book to one key each", moved)
         self._poller = asyncio.create_task(self._poll_loop(), name=f"edi.sftp:{self.name}")
 
     async def stop(self) -> None:
@@ -170,8 +172,7 @@ class EdiSftp(Sink):
     # ---- acknowledgements owed to us -----------------------------------------------------------
 
     async def _settle(self, ack: dict[str, Any]) -> None:
-        async with self._book_lock:
-            record = await acks.settle(self.ctx.state, ack["interchange_control"])
+        record = await acks.settle(self.ctx.state, ack["interchange_control"])
         if record is None:
             self.ctx.count("edi_unexpected_acks", partner=self.config.partner)
             self.ctx.log.info("acknowledgement of interchange %s matches nothing we sent", ack["interchange_control"])
@@ -184,8 +185,7 @@ class EdiSftp(Sink):
 
     async def raise_overdue(self) -> int:
         now = datetime.now(UTC)
-        async with self._book_lock:
-            late = await acks.overdue(self.ctx.state, now)
+        late = await acks.overdue(self.ctx.state, now)
         if late:
             await self.ctx.ingest([acks.ack_task(r, "ack_overdue", now=now) for r in late], origin="edi-ack")
         return len(late)
@@ -205,8 +205,7 @@ class EdiSftp(Sink):
         record = {"partner": c.partner, "standard": c.standard, "control": _control_text(c.standard, control),
                   "document_type": document, "file": name, "event_id": event.id, "sent_at": now.isoformat(),
                   "deadline": (now + timedelta(seconds=c.ack_deadline)).isoformat()}
-        async with self._book_lock:
-            await acks.expect(self.ctx.state, record)
+        await acks.expect(self.ctx.state, record)
         await self.ctx.state.put(sent_key + ".sent", True)
 
     def _outbound(self, event: Envelope) -> tuple[str, list[Any]]:

@@ -12,6 +12,10 @@ The receiver refuses with 401 a request that lacks a header (`unsigned`), whose 
 an integer or whose signature does not match (`bad_signature`), or whose timestamp is more than
 the tolerance away from its clock (`stale`). A webhook id accepted once is refused afterwards
 with 409 (`replay`), so a captured request cannot be played again even inside the tolerance.
+The accepted ids are claim marks that expire (the connector context's `claim_once`), so they do
+not pile up. A delivery stays fresh for up to twice the tolerance after it is accepted (its
+timestamp may be ahead of the receiver's clock by the tolerance), so an intake refuses to start
+unless the marks are kept at least that long: a replay could otherwise outlive its mark.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.errors import PermanentError
 from hub.sdk import ConnectorContext, SecretRef
 
 ID_HEADER = "Webhook-Id"
@@ -90,7 +95,7 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str, tolerance: floa
 
 
 def once_key(webhook_id: str) -> str:
-    """The state key marking a webhook id as accepted (KV keys allow only [A-Za-z0-9_=.-])."""
+    """The claim key marking a webhook id as accepted (KV keys allow only [A-Za-z0-9_=.-])."""
     return "wh." + hashlib.sha256(webhook_id.encode()).hexdigest()[:40]
 
 
@@ -104,7 +109,9 @@ class WebhookConfig(BaseModel):
     path: str = Field(default="/webhooks", pattern=r"^/", description="URL path the peer posts to.")
     secret: SecretRef = Field(description="Shared HMAC-SHA256 secret (env:NAME or file:/path).")
     tolerance_seconds: float = Field(default=300, gt=0, le=86400,
-                                     description="Largest accepted difference between the signing time and now.")
+                                     description="Largest accepted difference between the signing time and now; "
+                                                 "at most half of [hub] dedupe_hours, how long accepted ids are "
+                                                 "remembered.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +139,7 @@ class WebhookIntake:
         self.url = ""
 
     async def start(self) -> str:
+        await self._check_ids_outlive_tolerance()
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post(self._config.path, self._receive)
         # On stop, deliveries in flight get a few seconds to finish storing and be answered.
@@ -148,6 +156,19 @@ class WebhookIntake:
         if runner is not None:
             await runner.cleanup()
 
+    async def _check_ids_outlive_tolerance(self) -> None:
+        tolerance = self._config.tolerance_seconds
+        # Accepted at a timestamp up to `tolerance` ahead of our clock, a copy passes `verify` for up to
+        # another `tolerance` after that timestamp: twice the tolerance after the id was claimed.
+        fresh_for = 2 * tolerance
+        kept = await self._ctx.claim_ttl_seconds()
+        if fresh_for > kept:
+            raise PermanentError(
+                f"webhook.tolerance_seconds is {tolerance:g}s, so a delivery can be replayed up to {fresh_for:g}s "
+                f"after it is accepted, but accepted webhook ids are remembered for only {kept:g}s (the hub_dedupe "
+                f"bucket's TTL, [hub] dedupe_hours); lower tolerance_seconds to at most {kept / 2:g} or raise "
+                f"dedupe_hours")
+
     async def _receive(self, request: web.Request) -> web.Response:
         body = await request.read()
         try:
@@ -155,13 +176,13 @@ class WebhookIntake:
         except WebhookRefused as refused:
             return self._refuse(401, refused.reason, refused.detail)
         key = once_key(webhook_id)
-        if not await self._ctx.state.create(key, int(time.time())):
+        if not await self._ctx.claim_once(key):
             return self._refuse(409, "replay", f"webhook {webhook_id} was already accepted")
         try:
             answer = await self._handler(body, webhook_id)
         except Exception as exc:  # noqa: BLE001 - any failure to store means the sender must retry
             # Forget the id so the sender's retry of this delivery is accepted.
-            await self._ctx.state.delete(key)
+            await self._ctx.release_claim(key)
             self._ctx.log.warning("webhook %s not stored, answered 503: %s", webhook_id, exc)
             self._ctx.count("webhook_failed")
             return web.json_response({"error": "not stored, retry later"}, status=503)
