@@ -14,6 +14,7 @@ from connectors.edi_3pl import edifact, edifact_map, x12, x12_map
 from connectors.edi_3pl.errors import EdiError
 from connectors.edi_3pl.mapping import Partner
 from connectors.edi_3pl.translate import Translation, translate
+from connectors.edi_3pl.xref import ItemXref, ItemXrefError, load_item_xref
 
 EXIT_ACCEPTED, EXIT_WITH_ERRORS, EXIT_REFUSED = 0, 1, 2
 
@@ -28,16 +29,20 @@ def edi() -> None:
 @click.option("--partner", default="partner", show_default=True, help="Trading partner id used in events.")
 @click.option("--supplier", default=None, help="Supplier id for documents that leave it out.")
 @click.option("--location", default=None, help="Location id for documents that leave it out.")
+@click.option("--item-xref", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The partner's item cross-reference CSV (as the connector's item_xref), for lines without our SKU.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def parse_command(file: Path, partner: str, supplier: str | None, location: str | None, as_json: bool) -> None:
+def parse_command(file: Path, partner: str, supplier: str | None, location: str | None, item_xref: Path | None,
+                  as_json: bool) -> None:
     """Print the canonical events FILE maps to, or its errors with their positions.
 
     The standard (X12 or EDIFACT) and the encoding (UTF-8/16, Latin-1, EBCDIC) are detected from
-    the first bytes. Exit status: 0 accepted, 1 accepted with errors, 2 refused.
+    the first bytes. Exit status: 0 accepted, 1 accepted with errors, 2 refused (or a bad option).
     """
     raw = file.read_bytes()
+    trading_partner = Partner(partner, supplier, location, item_xref=_item_xref(item_xref))
     try:
-        translation = translate(raw, Partner(partner, supplier, location))
+        translation = translate(raw, trading_partner)
     except EdiError as exc:
         if as_json:
             click.echo(json.dumps({"file": str(file), "status": "refused", "errors": [exc.as_dict()]}, indent=2))
@@ -88,6 +93,15 @@ def render_command(doc_type: str, event_file: Path, sender: str, receiver: str, 
     except EdiError as exc:
         raise click.ClickException(f"{event_file}: cannot render a {doc_type}: {exc}") from None
     click.echo(text, nl=False)
+
+
+def _item_xref(path: Path | None) -> ItemXref | None:
+    if path is None:
+        return None
+    try:
+        return load_item_xref(path)
+    except ItemXrefError as exc:
+        raise click.BadParameter(str(exc), param_hint="--item-xref") from None
 
 
 def _validate(translation: Translation) -> None:

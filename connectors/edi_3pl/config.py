@@ -55,6 +55,16 @@ class EdiSftpConfig(ConnectorConfig):
     location: str | None = Field(default=None, description="Canonical location (the 3PL warehouse) when documents leave it out.")
     adjustment_reasons: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ADJUSTMENT_REASONS),
                                                description="947 W1901 code -> stock.adjusted reason.")
+    item_xref: str | None = Field(
+        default=None, examples=["items/acme.csv"],
+        description=("Item cross-reference for lines that carry no SKU of ours (no SK / BP in X12, no IN / BP in "
+                     "EDIFACT): a CSV file (path relative to the config file) with a header row, a sku column and "
+                     "a gtin and / or vendor_part column; a row maps its GTIN and / or vendor part number to its "
+                     "sku. GTINs have 8, 12, 13 or 14 digits and a valid check digit and match in any of those "
+                     "lengths (a UPC-12 is the GTIN-14 with two leading zeros); vendor_part matches X12 VN / VP "
+                     "and EDIFACT SA / VN / VP exactly. A line is translated by its GTIN first. Read and checked "
+                     "when the connector starts: a bad row (missing sku, malformed GTIN, an id mapped to two SKUs) "
+                     "stops it with the file and line. Without a table, EDIFACT SA numbers are taken as our SKUs."))
     ack_deadline: float = Field(default=86400.0, gt=0, description="Seconds within which the partner must acknowledge.")
 
     @model_validator(mode="after")

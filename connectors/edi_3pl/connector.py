@@ -11,6 +11,7 @@ import asyncio
 import fnmatch
 import hashlib
 import posixpath
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -22,8 +23,9 @@ from connectors.edi_3pl.errors import EdiError
 from connectors.edi_3pl.mapping import Partner
 from connectors.edi_3pl.translate import Document, InterchangeResult, Translation, translate
 from connectors.edi_3pl.transport import SftpClient, SftpSession, SftpSettings
-from hub.errors import ContractError, HubError
-from hub.sdk import ConnectorContext, Sink
+from connectors.edi_3pl.xref import ItemXrefError, load_item_xref
+from hub.errors import ContractError, HubError, PermanentError
+from hub.sdk import ConnectorContext, Sink, resolve_path
 
 _ACK_PROBLEMS = ("rejected", "accepted_with_errors")
 
@@ -42,10 +44,24 @@ class EdiSftp(Sink):
         self._poller: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        await self._load_item_xref()
         moved = await acks.migrate_legacy_book(self.ctx.state)
         if moved:
             self.ctx.log.info("moved %d open acknowledgement(s) from the single-key book to one key each", moved)
         self._poller = asyncio.create_task(self._poll_loop(), name=f"edi.sftp:{self.name}")
+
+    async def _load_item_xref(self) -> None:
+        """Read the partner's item cross-reference; a table that cannot be used stops the connector starting."""
+        if self.config.item_xref is None:
+            return
+        path = resolve_path(self.ctx.base_dir, self.config.item_xref)
+        try:
+            xref = await asyncio.to_thread(load_item_xref, path)
+        except ItemXrefError as exc:
+            raise PermanentError(f"edi.sftp {self.name}: {exc}") from None
+        self.partner = replace(self.partner, item_xref=xref)
+        self.ctx.log.info("item cross-reference %s: %d GTIN(s), %d vendor part number(s)", path,
+                          len(xref.by_gtin), len(xref.by_vendor_part))
 
     async def stop(self) -> None:
         if self._poller is not None:
@@ -55,7 +71,8 @@ class EdiSftp(Sink):
         await self.session.close()
 
     async def check(self) -> str:
-        """Connect (host key checked), create missing folders and count the files waiting."""
+        """Check the item cross-reference, connect (host key checked), create missing folders, count waiting files."""
+        await self._load_item_xref()
         c = self.config
         await self.session.call("preparing folders", lambda client: _ensure_folders(client, c))
         files = await self.session.call(f"listing {c.inbound_dir}", lambda client: client.list_files(c.inbound_dir))

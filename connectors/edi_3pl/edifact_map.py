@@ -24,6 +24,7 @@ from connectors.edi_3pl.edifact import (
 )
 from connectors.edi_3pl.errors import EdiError
 from connectors.edi_3pl.mapping import DocumentId, Partner, iso_datetime
+from connectors.edi_3pl.xref import ItemXref, not_translated
 
 Mapper = Callable[[list[Segment], DocumentId], list[dict[str, Any]]]
 
@@ -117,12 +118,31 @@ def _item(seg: Segment, ids: dict[str, str]) -> None:
             ids.setdefault(parts[1] if len(parts) > 1 else "", parts[0])
 
 
-def _sku(ids: dict[str, str], seg: Segment, number: int) -> str:
-    sku = ids.get("IN") or ids.get("SA") or ids.get("")
-    if not sku:
-        raise EdiError(f"no buyer's (IN) or supplier's (SA) item number for the line (types: {sorted(ids)})",
-                       segment=number, segment_id=seg[0][0], element=3, code=MISSING)
-    return sku
+_GTIN_TYPES = ("SRV", "EN", "UP")
+_VENDOR_TYPES = ("SA", "VN", "VP")
+# Without a cross-reference, a supplier's article number (SA) has always been taken as our SKU; a
+# partner that has a table gets SA translated through it instead.
+_OUR_TYPES = ("IN", "", "BP")
+_OUR_TYPES_WITHOUT_XREF = ("IN", "SA", "", "BP")
+
+
+def _sku(ids: dict[str, str], seg: Segment, number: int, xref: ItemXref | None) -> str:
+    """Our SKU: the line's own (IN first, see _OUR_TYPES), else its GTIN or vendor number through the table."""
+    sku = ids.get("IN")
+    if sku:
+        return sku
+    for kind in _OUR_TYPES if xref else _OUR_TYPES_WITHOUT_XREF:
+        if ids.get(kind):
+            return ids[kind]
+    gtins = [(t, ids[t]) for t in _GTIN_TYPES if ids.get(t)]
+    parts = [(t, ids[t]) for t in _VENDOR_TYPES if ids.get(t)]
+    sku = xref.sku_for([v for _, v in gtins], [v for _, v in parts]) if xref else None
+    if sku:
+        return sku
+    ours = "buyer's (IN, BP)" if xref else "buyer's (IN, BP) or supplier's (SA)"
+    message = f"no {ours} item number in {seg[0][0]}"
+    message += not_translated(gtins + parts, xref) if gtins or parts else f" (types: {sorted(ids)})"
+    raise EdiError(message, segment=number, segment_id=seg[0][0], element=3, code=MISSING)
 
 
 def _required(found: str | None, what: str, segs: list[Segment], tag: str) -> str:
@@ -149,8 +169,8 @@ class _Line:
     price: float | None = None
     location: str | None = None
 
-    def sku(self) -> str:
-        return _sku(self.ids, self.seg, self.number)
+    def sku(self, xref: ItemXref | None) -> str:
+        return _sku(self.ids, self.seg, self.number, xref)
 
 
 def _walk(segs: list[Segment], on_header: Callable[[str, Segment, int], None]) -> list[_Line]:
@@ -216,7 +236,7 @@ def map_invrpt(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
                                code=INVALID_VALUE)
             status[bucket] = amount
         where = _required(line.location or head["location"], "no location for the stock report", segs, "NAD")
-        sku = line.sku()
+        sku = line.sku(doc.partner.item_xref)
         data: dict[str, Any] = {"sku": sku, "location": where, "status": status}
         if "as_of" in head:
             data["as_of"] = head["as_of"]
@@ -257,7 +277,7 @@ def map_desadv(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     _required(data["location"], "no delivery party for the despatch advice", segs, "NAD")
     data["lines"] = []
     for line in lines:
-        item: dict[str, Any] = {"sku": line.sku(), "quantity": line.quantities.get("12", 0)}
+        item: dict[str, Any] = {"sku": line.sku(doc.partner.item_xref), "quantity": line.quantities.get("12", 0)}
         gtin = line.ids.get("SRV") or line.ids.get("EN")
         if gtin:
             item["gtin"] = gtin
@@ -288,8 +308,9 @@ def map_recadv(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
         raise _missing(segs, "LIN", "line")
     _required(data["location"], "no receiving location", segs, "NAD")
     data["lines"] = []
+    xref = doc.partner.item_xref
     for line in lines:
-        item: dict[str, Any] = {"sku": line.sku(), "quantity_received": line.quantities.get("48", 0),
+        item: dict[str, Any] = {"sku": line.sku(xref), "quantity_received": line.quantities.get("48", 0),
                                 "quantity_damaged": line.quantities.get("124", 0)}
         if "12" in line.quantities:
             item["quantity_expected"] = line.quantities["12"]
@@ -345,10 +366,11 @@ def _order(segs: list[Segment], doc: DocumentId) -> dict[str, Any]:
     _required(data["supplier"], "no supplier for the order", segs, "NAD")
     _required(data["location"], "no delivery location for the order", segs, "NAD")
     data["lines"] = []
+    xref = doc.partner.item_xref
     for index, line in enumerate(lines, 1):
         line_no = value(line.seg, 1)
         item: dict[str, Any] = {
-            "line": int(line_no) if line_no.isdigit() and int(line_no) > 0 else index, "sku": line.sku(),
+            "line": int(line_no) if line_no.isdigit() and int(line_no) > 0 else index, "sku": line.sku(xref),
             "quantity": 0 if line.action == "7" else line.quantities.get("21", line.quantities.get("113", 0)),
         }
         if line.price is not None:
@@ -371,7 +393,7 @@ def map_slsrpt(segs: list[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     events = []
     for index, line in enumerate(lines, 1):
         where = _required(line.location or head["location"], "no sales location", segs, "LOC")
-        sku = line.sku()
+        sku = line.sku(doc.partner.item_xref)
         moves = [(q, delta, reason) for q, delta, reason in
                  (("153", -1, "sale"), ("61", 1, "return")) if line.quantities.get(q)]
         if not moves:

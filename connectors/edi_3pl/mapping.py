@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.edi_3pl.xref import ItemXref
+
 DEFAULT_ADJUSTMENT_REASONS: Mapping[str, str] = {
     "AA": "count_correction", "AB": "damage", "AC": "shrink", "AD": "receipt", "AE": "return",
     "AF": "transfer_in", "AG": "transfer_out", "ZZ": "other",
@@ -21,6 +23,7 @@ class Partner:
     supplier: str | None = None
     location: str | None = None
     adjustment_reasons: Mapping[str, str] = field(default_factory=lambda: DEFAULT_ADJUSTMENT_REASONS)
+    item_xref: ItemXref | None = None  # translates lines that carry only a GTIN or a vendor part number
 
     @property
     def source(self) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from connectors.edi_3pl.errors import EdiError
 from connectors.edi_3pl.mapping import DocumentId, Partner, iso_date, iso_datetime
 from connectors.edi_3pl.x12 import FunctionalGroup, Interchange, Segment, TransactionSet, element
+from connectors.edi_3pl.xref import not_translated
 
 # AK403 element error codes and AK304 / AK5 codes used by the mapper.
 MISSING = "1"
@@ -118,19 +119,45 @@ def _date(seg: Segment, index: int, number: int, time_index: int | None = None) 
     return stamp
 
 
-def _product(seg: Segment, number: int, start: int, upc_index: int | None = None) -> tuple[str, str | None]:
-    """The SKU (SK or BP qualifier) and GTIN (UP, EN, UK) of a line from its qualifier / id pairs."""
+def _product(seg: Segment, number: int, start: int, doc: DocumentId,
+             upc_index: int | None = None) -> tuple[str, str | None]:
+    """The SKU and GTIN (UP, EN, UK) of a line from its qualifier / id pairs.
+
+    The SKU is ours (SK or BP) when the line carries it; otherwise the partner's item cross-reference
+    translates the line's GTIN or vendor part number (VN, VP).
+    """
     ids: dict[str, str] = {}
     for index in range(start, len(seg) - 1, 2):
         qualifier = seg[index].strip()
         if qualifier:
             ids.setdefault(qualifier, seg[index + 1].strip())
-    sku = ids.get("SK") or ids.get("BP")
-    if not sku:
-        raise _error(f"no SK or BP product id in {seg[0]} (qualifiers from {seg[0]}{start:02d})", seg, number,
-                     start, MISSING)
+    sku = ids.get("SK") or ids.get("BP") or _cross_referenced(seg, number, start, ids, upc_index, doc)
     gtin = ids.get("UP") or ids.get("EN") or ids.get("UK") or (element(seg, upc_index).strip() if upc_index else "")
     return sku, gtin or None
+
+
+_GTIN_QUALIFIERS = ("UP", "EN", "UK")
+_VENDOR_QUALIFIERS = ("VN", "VP")
+
+
+def _cross_referenced(seg: Segment, number: int, start: int, ids: dict[str, str], upc_index: int | None,
+                      doc: DocumentId) -> str:
+    """Our SKU for a line without SK / BP: its GTINs first, then its vendor part numbers, in the partner's table."""
+    gtins = [(q, ids[q]) for q in _GTIN_QUALIFIERS if ids.get(q)]
+    upc = element(seg, upc_index).strip() if upc_index else ""
+    if upc:
+        gtins.append((f"{seg[0]}{upc_index:02d}", upc))
+    parts = [(q, ids[q]) for q in _VENDOR_QUALIFIERS if ids.get(q)]
+    xref = doc.partner.item_xref
+    sku = xref.sku_for([v for _, v in gtins], [v for _, v in parts]) if xref else None
+    if sku:
+        return sku
+    message = f"no SK or BP product id in {seg[0]}"
+    if gtins or parts:
+        message += not_translated(gtins + parts, xref)
+    else:
+        message += f" (qualifiers from {seg[0]}{start:02d})"
+    raise _error(message, seg, number, start, MISSING)
 
 
 def _party(seg: Segment) -> str:
@@ -170,7 +197,7 @@ def map_846(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
                 _add_quantity_846(status, seg, number)
         elif tag == "LIN":
             # Most partners put the SKU first; only the others pay for the qualifier scan.
-            sku = seg[3] if len(seg) > 3 and seg[2] == "SK" and seg[3] else _product(seg, number, 2)[0]
+            sku = seg[3] if len(seg) > 3 and seg[2] == "SK" and seg[3] else _product(seg, number, 2, doc)[0]
             status = {}
             lines.append({"sku": sku, "location": location, "status": status})
         elif tag == "N1" and not lines and element(seg, 1).strip() in ("WH", "ST", "RL"):
@@ -207,7 +234,7 @@ def map_856(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     for number, seg in enumerate(segs, 1):
         tag = seg[0]
         if tag == "LIN":
-            sku, gtin = _product(seg, number, 2)
+            sku, gtin = _product(seg, number, 2, doc)
             current = {"sku": sku, "quantity": 0}
             if gtin:
                 current["gtin"] = gtin
@@ -257,7 +284,7 @@ def map_944(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     for number, seg in enumerate(segs, 1):
         tag = seg[0]
         if tag == "W07":
-            sku, _ = _product(seg, number, 4, upc_index=3)
+            sku, _ = _product(seg, number, 4, doc, upc_index=3)
             lines.append({"sku": sku, "quantity_received": _quantity(seg, 1, number, "quantity received")})
         elif tag == "W13":
             if not lines:
@@ -313,7 +340,7 @@ def map_945(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     location = _required(head["location"], "no ship-from warehouse", segs, "N1")
     events = []
     for line, (number, seg) in enumerate(lines, 1):
-        sku, _ = _product(seg, number, 7, upc_index=6)
+        sku, _ = _product(seg, number, 7, doc, upc_index=6)
         data = {**head, "sku": sku, "quantity": _quantity(seg, 3, number, "quantity shipped")}
         events.append(doc.event("transfer.shipped", data, f"{sku}@{location}", line))
     return events
@@ -343,7 +370,7 @@ def map_947(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
         if reason is None:
             raise _error(f"W1901 adjustment reason {code!r} is not one of {sorted(reasons)}", seg, number, 1,
                          INVALID_CODE)
-        sku, _ = _product(seg, number, 5, upc_index=4)
+        sku, _ = _product(seg, number, 5, doc, upc_index=4)
         data: dict[str, Any] = {"sku": sku, "location": where, "reason": reason,
                                 "delta": _quantity(seg, 2, number, "adjusted quantity")}
         if reference:
@@ -382,7 +409,7 @@ def _order_header(segs: Sequence[Segment], doc: DocumentId, begin: str, po_index
     for number, seg in enumerate(segs, 1):
         tag = seg[0]
         if tag == "PO1":
-            sku, _ = _product(seg, number, 6)
+            sku, _ = _product(seg, number, 6, doc)
             line_no = element(seg, 1).strip()
             line: dict[str, Any] = {
                 "line": int(line_no) if line_no.isdecimal() and int(line_no) > 0 else len(lines) + 1,
@@ -446,7 +473,7 @@ def map_940(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     location = _required(head["location"], "no ship-from warehouse", segs, "N1")
     events = []
     for line, (number, seg) in enumerate(lines, 1):
-        sku, _ = _product(seg, number, 4, upc_index=3)
+        sku, _ = _product(seg, number, 4, doc, upc_index=3)
         data = {**head, "sku": sku, "quantity": _quantity(seg, 1, number, "quantity ordered")}
         events.append(doc.event("transfer.requested", data, f"{sku}@{location}", line))
     return events
@@ -461,7 +488,7 @@ def map_180(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
     for number, seg in enumerate(segs, 1):
         tag = seg[0]
         if tag == "BLI":
-            sku, _ = _product(seg, number, 1)
+            sku, _ = _product(seg, number, 1, doc)
             lines.append({"sku": sku, "quantity": _quantity(seg, 3, number, "quantity returned"),
                           "reason_code": reason, "condition": "opened" if opened else "new"})
         elif tag == "RDR":
