@@ -7,6 +7,7 @@ each ratio is the median of the per-round ratios; latency is the median of as ma
 from __future__ import annotations
 
 import asyncio
+import gc
 import statistics
 import traceback
 from collections.abc import Callable
@@ -60,8 +61,14 @@ def run(quick: bool, progress: Callable[[str], None] = print,
     ]
     if sizes.scale_events:
         sections.append(("scale out: 1 and 2 workers", lambda: asyncio.run(scale_out.run(sizes.scale_events))))
+    collector = gc.get_threshold()
     for name, section in sections:
         progress(f"running {name} ...")
+        # The hub sections tune the collector as a started worker does (`settle_heap`); every section starts
+        # from the interpreter's own settings, so a library measured later does not inherit the hub's.
+        gc.unfreeze()
+        gc.set_threshold(*collector)
+        gc.collect()
         try:
             results.update(section())
         except Exception as exc:  # noqa: BLE001 - one broken section must not hide the others' figures

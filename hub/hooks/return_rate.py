@@ -67,11 +67,13 @@ class ReturnRateHook(BaseHook):
         return self._judge(sku, category, day, item, cat)
 
     def _aged(self, s: array, day: int) -> array:
-        if s[DAY] and day > s[DAY]:
-            keep = math.exp(-self._decay_per_day * (day - s[DAY]))
-            s[RETURNS] *= keep
-            s[SALES] *= keep
-        s[DAY] = max(s[DAY], day)
+        last = s[DAY]
+        if day > last:
+            if last:
+                keep = math.exp(-self._decay_per_day * (day - last))
+                s[RETURNS] *= keep
+                s[SALES] *= keep
+            s[DAY] = day
         return s
 
     def _judge(self, sku: str, category: str, day: int, item: array, cat: array) -> HookResult:

@@ -9,9 +9,11 @@ naming the model version and config hash it belongs to.
 from __future__ import annotations
 
 import logging
-import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from time import perf_counter
 from typing import Any
 
 from canonical import Envelope
@@ -24,6 +26,17 @@ from hub.hooks.state import KeyedState
 from routes import Delivery, Derived
 
 log = logging.getLogger("hub.hooks")
+
+
+@dataclass(slots=True, eq=False)
+class _Slot:
+    """One configured hook with everything the stage looks up for it on every event, resolved once."""
+
+    hook: Hook
+    score: Callable[[Envelope, Any], HookResult | None]
+    state: KeyedState
+    results_key: str
+    overruns: int = 0  # consecutive overruns of the budget; the hook is bypassed at trip_after
 
 
 class GovernedHookStage:
@@ -43,16 +56,15 @@ class GovernedHookStage:
         self.states: dict[str, KeyedState] = {h.name: h.new_state() for h in hooks}
         self.metrics: Counter[str] = Counter()
         self._sink = metrics
-        self._overruns: Counter[str] = Counter()
         self._store: Any = None
-        self._results_key = {h.name: f"hook_results.{h.name}" for h in hooks}
-        self._by_type: dict[str, list[Hook]] = {}
+        self._by_type: dict[str, list[_Slot]] = {}
         for hook in hooks:
             bind = getattr(hook, "bind", None)
             if bind is not None:
                 bind({h.name: h for h in hooks}, self.states)
+            slot = _Slot(hook, hook.score, self.states[hook.name], f"hook_results.{hook.name}")
             for event_type in hook.event_types:
-                self._by_type.setdefault(event_type, []).append(hook)
+                self._by_type.setdefault(event_type, []).append(slot)
 
     async def start(self, state: Any) -> None:
         """Restore each hook's snapshot from `state` (a StateStore); a snapshot of another model or config
@@ -110,17 +122,18 @@ class GovernedHookStage:
         await self.snapshot()
 
     def process(self, event: Envelope) -> HookOutput:
-        hooks = self._by_type.get(event.type)
-        if not hooks:
+        slots = self._by_type.get(event.type)
+        if not slots:
             return HookOutput(event)
         enrichments: dict[str, Any] = {}
         extra: list[Delivery | Derived] = []
         audit: list[dict[str, Any]] = []
-        for hook in hooks:
-            result = self._run(hook, event)
+        for slot in slots:
+            result = self._run(slot, event)
             if result is None:
                 continue
-            enrichments[hook.name] = result.compact()
+            name = slot.hook.name
+            enrichments[name] = result.compact()
             decision, rule = self.policy.decide(result)
             audit.append(result_record(event, result, decision, self.policy.version, rule))
             if decision != "none":
@@ -128,41 +141,43 @@ class GovernedHookStage:
                 extra.extend(outputs)
                 audit.append(decision_record(event, result, decision, self.policy.version, rule,
                                              [_describe_output(o) for o in outputs]))
-                self._rare("hook_decisions", hook.name, decision)
+                self._rare("hook_decisions", name, decision)
         if enrichments:
             event = event.model_copy(update={"enrichments": {**event.enrichments, **enrichments}})
         return HookOutput(event, extra, audit)
 
-    def _run(self, hook: Hook, event: Envelope) -> HookResult | None:
+    def _run(self, slot: _Slot, event: Envelope) -> HookResult | None:
         """Score with isolation: an exception, an overrun or an off-list reason becomes an error result
         and the event goes on; a hook that keeps overrunning is bypassed until the stage restarts."""
-        if self._overruns[hook.name] >= self.trip_after:
+        hook = slot.hook
+        if slot.overruns >= self.trip_after:
             self._rare("hook_bypassed", hook.name)
             return self._error(hook, event, "hook_timeout",
                                f"bypassed after {self.trip_after} consecutive overruns of {self.budget_s * 1000:g} ms")
-        started = time.perf_counter()
+        started = perf_counter()
         try:
-            result = hook.score(event, self.states[hook.name])
+            result = slot.score(event, slot.state)
         except Exception as exc:  # noqa: BLE001 - isolation: any failure of a hook is contained
             self._rare("hook_errors", hook.name)
             log.warning("hook %s failed on event %s: %s", hook.name, event.id,
                         "".join(traceback.format_exception_only(exc)).strip())
             return self._error(hook, event, "hook_error", f"{type(exc).__name__}: {exc}")
-        elapsed = time.perf_counter() - started
+        elapsed = perf_counter() - started
         # The budget uses the clock, so only a hook's *failure* can depend on timing, never its scores.
         if elapsed > self.budget_s:
-            self._overruns[hook.name] += 1
+            slot.overruns += 1
             self._rare("hook_timeouts", hook.name)
             return self._error(hook, event, "hook_timeout", f"took {elapsed * 1000:.1f} ms, budget "
                                                              f"{self.budget_s * 1000:g} ms")
-        self._overruns[hook.name] = 0
+        slot.overruns = 0
         if result is None:
             return None
-        bad = [r for r in result.reasons if r not in REASONS]
-        if bad or result.action not in ACTIONS:
+        # The set test runs on every result; the list naming the culprits is built only for the rare bad one.
+        if result.action not in ACTIONS or not REASONS.issuperset(result.reasons):
+            bad = [r for r in result.reasons if r not in REASONS]
             self._rare("hook_errors", hook.name)
             return self._error(hook, event, "hook_error", f"off-list reasons {bad} or action {result.action!r}")
-        self.metrics[self._results_key[hook.name]] += 1
+        self.metrics[slot.results_key] += 1
         return result
 
     def _rare(self, name: str, hook: str, decision: str | None = None) -> None:

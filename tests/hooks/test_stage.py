@@ -32,6 +32,22 @@ class Slow(Exploding):
         return self.result(event.subject, 1.0, (), {}, "none", 1.0)
 
 
+class SometimesSlow(Exploding):
+    """Overruns its budget on every other call."""
+
+    name = "sometimes_slow"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def score(self, event, state):
+        self.calls += 1
+        if self.calls % 2:
+            time.sleep(0.03)
+        return self.result(event.subject, 1.0, (), {}, "none", 1.0)
+
+
 class OffList(Exploding):
     name = "off_list"
 
@@ -69,6 +85,15 @@ def test_an_overrunning_hook_is_marked_then_bypassed():
     assert "budget 5 ms" in outs[0].event.enrichments["slow"]["error"]
     assert "bypassed after 2" in outs[3].event.enrichments["slow"]["error"]
     assert stage.metrics["hook_timeouts.slow"] == 2 and stage.metrics["hook_bypassed.slow"] == 2
+
+
+def test_only_consecutive_overruns_bypass_a_hook_and_each_hook_counts_its_own():
+    sometimes = SometimesSlow()
+    stage = GovernedHookStage([sometimes, Slow()], Policy(), budget_ms=5, trip_after=2)
+    outs = [stage.process(sale(0, 1, n=i)) for i in range(6)]
+    assert [o.event.enrichments["sometimes_slow"]["reasons"] for o in outs] == [["hook_timeout"], []] * 3
+    assert sometimes.calls == 6 and stage.metrics["hook_bypassed.sometimes_slow"] == 0
+    assert stage.metrics["hook_timeouts.slow"] == 2 and stage.metrics["hook_bypassed.slow"] == 4
 
 
 def test_a_reason_off_the_closed_list_is_an_error_not_an_action():
