@@ -227,6 +227,9 @@ class FeedSource(Connector):
         except OSError as exc:
             await self.stop()
             raise PermanentError(f"starting webhook listener on {cfg.webhook.host}:{cfg.webhook.port}: {exc}") from None
+        except PermanentError:  # a configuration the listener refuses: close the REST client before saying so
+            await self.stop()
+            raise
         if cfg.poll_interval_seconds > 0:
             self._poll_task = asyncio.create_task(self._poller.run(), name=f"{self.name}.poll")
 

@@ -106,6 +106,7 @@ async def test_a_tolerance_longer_than_the_dedupe_ttl_stops_the_connector_from_s
         assert "remembered for only 3600s" in row["last_error"]
         assert "at most 1800" in row["last_error"]
         assert pos_of(hub).webhook_url == ""
+        assert pos_of(hub)._client is None  # the REST client opened before the refusal was closed again
 
 
 async def test_a_released_claim_can_be_taken_again_and_instances_claim_apart(tmp_path: Path, nats_url: str) -> None:
