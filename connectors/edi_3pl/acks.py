@@ -1,4 +1,4 @@
-"""Acknowledgements: 997 / CONTRL for what came in, and the book of acknowledgements still owed to us.
+"""Acknowledgements: 997 / CONTRL and TA1 for what came in, and the book of acknowledgements still owed to us.
 
 Building an acknowledgement is pure. The book lives in the connector's state, one key per open
 interchange (`acks.open.<control>`), so several workers can add, settle and raise entries at once
@@ -23,7 +23,11 @@ OPEN_PREFIX = "acks.open"
 LEGACY_KEY = "acks.open"  # earlier versions kept the whole book as one dict under this key
 # A control number goes into one key token; any other character is written as =XX (its UTF-8 bytes).
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-_ACK_TYPES = frozenset({"997", "999", "CONTRL"})
+_ACK_TYPES = frozenset({"997", "999", "CONTRL", "TA1"})
+# TA105 for an interchange whose envelope reads well but holds segments outside any set or group
+# (read and reported by the reader, without a note code of their own): the standard's nearest code.
+NOTE_NONE = "000"
+NOTE_INVALID_CONTENT = "024"
 
 
 def needs_ack(result: InterchangeResult) -> bool:
@@ -66,6 +70,35 @@ def _ak3_ak4(doc: Document) -> list[list[str]]:
             segments.append(["AK3", error.segment_id or "", str(error.segment), "", "8"])
             segments.append(["AK4", str(error.element), "", error.code or "1"])
     return segments
+
+
+def envelope_note(ic: x12.Interchange) -> str | None:
+    """The TA1 note code of the first ISA / IEA error, which makes the groups untrustworthy; None if none."""
+    return next((e.code for e in ic.errors if e.segment_id in ("ISA", "IEA") and e.code), None)
+
+
+def x12_ta1(ic: x12.Interchange, took_data: bool = False) -> list[str] | None:
+    """The TA1 answering `ic`: when the partner asked for one (ISA14 = 1) or its envelope is broken; else None.
+
+    A broken envelope is `E` (accepted with errors: the sender must not resend) when the hub still took
+    documents out of it (`took_data`), and `R` (rejected: resend) only when it took nothing, so the TA1
+    never tells a partner to resend data that was kept."""
+    note = envelope_note(ic)
+    if note is not None:
+        return ["TA1", ic.control, ic.date, ic.time, "E" if took_data else "R", note]
+    if ic.ack_requested != "1":
+        return None
+    if ic.errors:
+        return ["TA1", ic.control, ic.date, ic.time, "E", NOTE_INVALID_CONTENT]
+    return ["TA1", ic.control, ic.date, ic.time, "A", NOTE_NONE]
+
+
+def render_ta1(ic: x12.Interchange, ta1: list[str], *, sender: tuple[str, str], control: int, when: datetime,
+               x12_version: str = "00401", usage: str = "P") -> str:
+    """An interchange of our own (control number `control`) carrying `ta1` back to the sender of `ic`."""
+    header = x12.Header(sender[0], sender[1], ic.sender_qualifier, ic.sender, control, "", when,
+                        version=x12_version, usage=usage)
+    return x12.render_ta1(header, ta1, _outbound_delimiters(ic.delimiters))
 
 
 def contrl_body(result: InterchangeResult) -> list[list[Element]]:
@@ -135,6 +168,12 @@ async def settle(state: StateStore, control: str) -> dict[str, Any] | None:
     return None
 
 
+async def pending(state: StateStore, control: str) -> dict[str, Any] | None:
+    """The open acknowledgement for interchange `control`, left open; None if none is open."""
+    record: dict[str, Any] | None = await state.get(_open_key(control))
+    return record
+
+
 async def overdue(state: StateStore, now: datetime) -> list[dict[str, Any]]:
     """Open acknowledgements past their deadline not yet raised as a task, oldest first; marks them raised.
 
@@ -198,6 +237,8 @@ def ack_task(record: dict[str, Any], kind: str, *, now: datetime | None = None,
         "ack_overdue": f"No acknowledgement from {partner} for {record['document_type']} {control} by {record['deadline']}",
         "ack_late": f"Late acknowledgement from {partner} for {record['document_type']} {control}",
         "ack_rejected": f"{partner} rejected {record['document_type']} {control}",
+        "ta1_rejected": f"{partner} rejected or flagged the interchange envelope of {record['document_type']} "
+                        f"{control} (TA1)",
     }
     if kind not in titles:
         raise EdiError(f"unknown acknowledgement task kind {kind!r}")

@@ -1,8 +1,9 @@
 """The `edi.sftp` connector: one trading partner's SFTP server, polled for inbound EDI and written to.
 
 As a source it picks up each inbound file exactly once (ledger in KV), publishes its canonical
-events, acknowledges every interchange (997 / CONTRL) and archives the file. As a sink it sends
-850 / ORDERS and 940 documents and books the acknowledgement it expects from the partner.
+events, acknowledges every interchange (997 / CONTRL, and a TA1 when asked for or when the X12
+envelope is broken) and archives the file. As a sink it sends 850 / ORDERS and 940 documents and
+books the acknowledgement it expects from the partner.
 """
 
 from __future__ import annotations
@@ -151,21 +152,42 @@ class EdiSftp(Sink):
         if events:
             result = await self.ctx.ingest(events, raw=raw, origin=name)
             self.ctx.count("edi_events", result.stored, partner=self.config.partner)
-        for event in events:
-            if event["type"] == "partner.acknowledged":
-                await self._settle(event["data"])
+        accepted = [doc for ic in translation.interchanges for doc in ic.documents if doc.accepted]
+        for doc in accepted:
+            for event in doc.events:
+                if event["type"] != "partner.acknowledged":
+                    continue
+                if doc.type == "TA1":
+                    await self._interchange_acknowledged(event["data"])
+                else:
+                    await self._settle(event["data"])
 
     async def _acknowledge(self, key: str, translation: Translation) -> None:
         c = self.config
         for index, ic in enumerate(translation.interchanges):
             if not acks.needs_ack(ic):
                 continue
+            if isinstance(ic.source, x12.Interchange):
+                took_data = any(doc.accepted for doc in ic.documents)
+                await self._send_ta1(key, index, ic.source, took_data)
+                if not took_data and acks.envelope_note(ic.source) is not None:
+                    continue  # a broken envelope nothing was taken from: the TA1 rejects it, no 997
             standard = ic.standard
             control = await control_for(self.ctx.state, f"ackctl.{key[5:]}.{index}", standard)
             document, text = acks.render_ack(ic, self.partner, sender=(c.our_qualifier, c.our_id), control=control,
                                              when=datetime.now(UTC), x12_version=c.x12_version,
                                              usage="T" if c.test_usage else "P")
             await self._write(document, control, text.encode(_encoding(ic)))
+
+    async def _send_ta1(self, key: str, index: int, ic: x12.Interchange, took_data: bool) -> None:
+        ta1 = acks.x12_ta1(ic, took_data)
+        if ta1 is None:
+            return
+        c = self.config
+        control = await control_for(self.ctx.state, f"ta1ctl.{key[5:]}.{index}", "x12")
+        text = acks.render_ta1(ic, ta1, sender=(c.our_qualifier, c.our_id), control=control, when=datetime.now(UTC),
+                               x12_version=c.x12_version, usage="T" if c.test_usage else "P")
+        await self._write("TA1", control, text.encode("utf-8"))
 
     async def _archive(self, path: str) -> None:
         folder = self.config.archive_dir
@@ -199,6 +221,22 @@ class EdiSftp(Sink):
             await self.ctx.ingest([acks.ack_task(record, "ack_rejected", now=now, ack=ack)], origin="edi-ack")
         elif record.get("task_raised") or datetime.fromisoformat(record["deadline"]) < now:
             await self.ctx.ingest([acks.ack_task(record, "ack_late", now=now, ack=ack)], origin="edi-ack")
+
+    async def _interchange_acknowledged(self, ack: dict[str, Any]) -> None:
+        """A partner's TA1: a reject closes the book (no 997 will follow); any problem raises a task."""
+        if ack["status"] not in _ACK_PROBLEMS:
+            return  # an accepted envelope says nothing about the groups: the 997 still settles the book
+        control = ack["interchange_control"]
+        if ack["status"] == "rejected":
+            record = await acks.settle(self.ctx.state, control)
+        else:
+            record = await acks.pending(self.ctx.state, control)
+        if record is None:
+            self.ctx.count("edi_unexpected_acks", partner=self.config.partner)
+            self.ctx.log.info("TA1 for interchange %s matches nothing we sent", control)
+            return
+        task = acks.ack_task(record, "ta1_rejected", now=datetime.now(UTC), ack=ack)
+        await self.ctx.ingest([task], origin="edi-ack")
 
     async def raise_overdue(self) -> int:
         now = datetime.now(UTC)

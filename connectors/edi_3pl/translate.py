@@ -79,6 +79,8 @@ def translate(raw: bytes, partner: Partner) -> Translation:
 def _x12_result(ic: x12.Interchange, partner: Partner) -> InterchangeResult:
     documents = [Document(o.tset.id, o.tset.control, o.group.control, o.events, o.errors)
                  for o in x12_map.map_interchange(ic, partner)]
+    # After the sets, so the sets still line up with the groups they came from (the 997 walks both).
+    documents += [Document("TA1", o.control, None, o.events, o.errors) for o in x12_map.map_ta1s(ic, partner)]
     group_errors = [e for g in ic.groups for e in g.errors]
     return InterchangeResult("x12", ic.control, ic.sender, ic.receiver, ic, documents, [*ic.errors, *group_errors])
 

@@ -3,7 +3,9 @@
 The reader takes its delimiters from the ISA segment, accepts any ISA12 version, CR / LF / CRLF
 after or instead of segment terminators and indented segments, and checks the envelopes
 (ISA / IEA, GS / GE, ST / SE counts and control numbers). Errors inside a set or group are kept
-on it (so a 997 can report them); only an unreadable ISA stops the reader.
+on it (so a 997 can report them), envelope errors on the interchange with their TA1 note code;
+only an unreadable ISA stops the reader. TA1 segments (a partner's interchange acknowledgements)
+are kept on the interchange.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ SET_COUNT_MISMATCH = "4"
 GROUP_TRAILER_MISSING = "3"
 GROUP_CONTROL_MISMATCH = "4"
 GROUP_COUNT_MISMATCH = "5"
+# TA105 interchange note codes for the envelope errors the reader finds.
+NOTE_CONTROL_MISMATCH = "001"
+NOTE_INVALID_CONTROL_NUMBER = "018"
+NOTE_GROUP_COUNT = "021"
+NOTE_PREMATURE_END = "023"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +119,10 @@ class Interchange:
     version: str
     usage: str
     delimiters: Delimiters
+    ack_requested: str = "0"  # ISA14: "1" asks for a TA1
     groups: list[FunctionalGroup] = field(default_factory=list)
     errors: list[EdiError] = field(default_factory=list)
+    ta1: list[Segment] = field(default_factory=list)
 
     @property
     def segment_count(self) -> int:
@@ -194,11 +203,11 @@ def _read_interchange(text: str, start: int) -> tuple[Interchange, int | None]:
     ic = Interchange(
         control=control, sender_qualifier=isa[5].strip(), sender=isa[6].strip(),
         receiver_qualifier=isa[7].strip(), receiver=isa[8].strip(), date=isa[9].strip(), time=isa[10].strip(),
-        version=isa[12].strip(), usage=isa[15].strip(), delimiters=delims,
+        version=isa[12].strip(), ack_requested=isa[14].strip(), usage=isa[15].strip(), delimiters=delims,
     )
     if not control.isdigit():
         ic.errors.append(EdiError(f"ISA13 control number {control!r} is not numeric", interchange=control,
-                                  segment=1, segment_id="ISA", element=13))
+                                  segment=1, segment_id="ISA", element=13, code=NOTE_INVALID_CONTROL_NUMBER))
     # One split of the whole interchange; each segment stays a string until a mapper needs its elements.
     pieces, splitter = _split_segments(text, body, delims.segment)
     walker = _Walker(ic, delims.element)
@@ -284,6 +293,8 @@ class _Walker:
             self._end_group(seg)
         elif tag == "IEA":
             self._end_interchange(seg)
+        elif tag == "TA1":
+            self.ic.ta1.append(seg)
         else:
             self.ic.errors.append(EdiError(f"segment {tag[:10]!r} outside a transaction set",
                                            interchange=self.ic.control, segment=self.position,
@@ -293,7 +304,7 @@ class _Walker:
         if not self.closed:
             self._close_group("end of file")
             self.ic.errors.append(EdiError("IEA missing at end of file", interchange=self.ic.control,
-                                           segment_id="IEA"))
+                                           segment_id="IEA", code=NOTE_PREMATURE_END))
 
     def _start_set(self, seg: Segment, text: str) -> None:
         self._close_set("ST")
@@ -355,10 +366,12 @@ class _Walker:
         count = element(seg, 1).strip()
         if count != str(len(ic.groups)):
             ic.errors.append(EdiError(f"IEA01 says {count!r} groups, the interchange has {len(ic.groups)}",
-                                      interchange=ic.control, segment=self.position, segment_id="IEA", element=1))
+                                      interchange=ic.control, segment=self.position, segment_id="IEA", element=1,
+                                      code=NOTE_GROUP_COUNT))
         if element(seg, 2).strip() != ic.control:
             ic.errors.append(EdiError(f"IEA02 {element(seg, 2)!r} does not match ISA13 {ic.control!r}",
-                                      interchange=ic.control, segment=self.position, segment_id="IEA", element=2))
+                                      interchange=ic.control, segment=self.position, segment_id="IEA", element=2,
+                                      code=NOTE_CONTROL_MISMATCH))
         self.closed = True
 
     def _close_set(self, by: str) -> None:
@@ -406,18 +419,9 @@ def render(header: Header, sets: Sequence[tuple[str, Sequence[Sequence[str]]]],
     The group control number equals the interchange control number, so a 997 (which names only the
     group) identifies the interchange too.
     """
-    if not 0 < header.control <= 999_999_999:
-        raise EdiError(f"control number {header.control} is outside 1..999999999", element=13, segment_id="ISA")
-    repetition = (delims.repetition or "^") if header.version >= "00402" else "U"
-    isa = [
-        "ISA", "00", " " * 10, "00", " " * 10, header.sender_qualifier.ljust(2), header.sender.ljust(15)[:15],
-        header.receiver_qualifier.ljust(2), header.receiver.ljust(15)[:15], header.when.strftime("%y%m%d"),
-        header.when.strftime("%H%M"), repetition, header.version, f"{header.control:09d}", "0", header.usage,
-        delims.component,
-    ]
     gs_version = header.version[1:] + "0"
     segments: list[Sequence[str]] = [
-        isa,
+        _isa(header, delims),
         ["GS", header.functional_id, header.sender, header.receiver, header.when.strftime("%Y%m%d"),
          header.when.strftime("%H%M"), str(header.control), "X", gs_version],
     ]
@@ -428,6 +432,29 @@ def render(header: Header, sets: Sequence[tuple[str, Sequence[Sequence[str]]]],
         segments.append(["SE", str(len(body) + 2), control])
     segments.append(["GE", str(len(sets)), str(header.control)])
     segments.append(["IEA", "1", f"{header.control:09d}"])
+    return _text(segments, delims, newline)
+
+
+def render_ta1(header: Header, ta1: Sequence[str], delims: Delimiters = DEFAULT_DELIMITERS,
+               newline: bool = True) -> str:
+    """One interchange holding only a TA1 segment (no functional group; `header.functional_id` is unused)."""
+    return _text([_isa(header, delims), ta1, ["IEA", "0", f"{header.control:09d}"]], delims, newline)
+
+
+def _isa(header: Header, delims: Delimiters) -> list[str]:
+    if not 0 < header.control <= 999_999_999:
+        raise EdiError(f"control number {header.control} is outside 1..999999999", element=13, segment_id="ISA")
+    repetition = (delims.repetition or "^") if header.version >= "00402" else "U"
+    # ISA14 "0": the hub never asks for a TA1 back.
+    return [
+        "ISA", "00", " " * 10, "00", " " * 10, header.sender_qualifier.ljust(2), header.sender.ljust(15)[:15],
+        header.receiver_qualifier.ljust(2), header.receiver.ljust(15)[:15], header.when.strftime("%y%m%d"),
+        header.when.strftime("%H%M"), repetition, header.version, f"{header.control:09d}", "0", header.usage,
+        delims.component,
+    ]
+
+
+def _text(segments: Sequence[Sequence[str]], delims: Delimiters, newline: bool) -> str:
     end = delims.segment + ("\n" if newline else "")
     return "".join(_join(seg, delims, number) + end for number, seg in enumerate(segments, start=1))
 

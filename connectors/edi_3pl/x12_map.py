@@ -2,6 +2,7 @@
 
 Inbound: 846, 856, 944, 945, 947, 855, 180, 997, 850 and 940 become canonical event dicts; a set
 that cannot be mapped gets an EdiError naming its segment number and element, with the 997 code.
+A TA1 (interchange acknowledgement) becomes a partner.acknowledged like a 997 does.
 Outbound: purchase_order.changed (created) becomes an 850, transfer.requested a 940.
 """
 
@@ -564,6 +565,57 @@ def map_997(segs: Sequence[Segment], doc: DocumentId) -> list[dict[str, Any]]:
 
 _FUNCTIONAL_DOCUMENTS = {"PO": "850", "OW": "940", "PR": "855", "SH": "856", "IB": "846", "RE": "944",
                          "SW": "945", "AW": "947", "AN": "180", "FA": "997"}
+
+
+_TA1_STATUS = {"A": "accepted", "E": "accepted_with_errors", "R": "rejected"}
+
+
+@dataclass(slots=True)
+class Ta1Outcome:
+    """One TA1 segment of an inbound interchange: its partner.acknowledged event, or why it is refused."""
+
+    control: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[EdiError] = field(default_factory=list)
+
+
+def map_ta1s(ic: Interchange, partner: Partner) -> list[Ta1Outcome]:
+    """Every TA1 of the interchange, each naming the interchange of ours that it answers."""
+    when = iso_datetime(ic.date, ic.time)
+    outcomes: list[Ta1Outcome] = []
+    for seg in ic.ta1:
+        outcome = Ta1Outcome(element(seg, 1).strip())
+        outcomes.append(outcome)
+        if when is None:
+            outcome.errors.append(EdiError(f"ISA09/ISA10 {ic.date!r} {ic.time!r} is not a date", segment_id="ISA",
+                                           element=9, interchange=ic.control, code=INVALID_DATE))
+            continue
+        doc = DocumentId(partner, "x12", ic.control, "", f"TA1:{outcome.control}", when)
+        try:
+            outcome.events = map_ta1(seg, doc)
+        except EdiError as exc:
+            outcome.errors.append(exc.located(interchange=ic.control))
+    return outcomes
+
+
+def map_ta1(seg: Segment, doc: DocumentId) -> list[dict[str, Any]]:
+    """Interchange acknowledgement: one partner.acknowledged for the interchange named in TA101."""
+    control = element(seg, 1).strip()
+    if not control.isdecimal():
+        raise EdiError(f"TA101 {control!r} is not an interchange control number", segment_id="TA1", element=1,
+                       code=INVALID_CHARACTER)
+    code = element(seg, 4).strip()
+    status = _TA1_STATUS.get(code)
+    if status is None:
+        raise EdiError(f"TA104 {code!r} is not one of {sorted(_TA1_STATUS)}", segment_id="TA1", element=4,
+                       code=INVALID_CODE)
+    note = element(seg, 5).strip()
+    errors = [] if note in ("", "000") else [{"segment": "ISA", "code": note, "text": f"TA1 note code {note}"}]
+    data = {
+        "partner": doc.partner.name, "standard": "x12", "interchange_control": f"{int(control):09d}",
+        "group_control": None, "document_type": None, "status": status, "errors": errors,
+    }
+    return [doc.event("partner.acknowledged", data, f"{doc.partner.name}:{control}")]
 
 
 def _ak4_separator(seg: Segment) -> str:
