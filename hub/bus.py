@@ -260,10 +260,17 @@ class KvState:
         The watcher behind `KeyValue.keys()` can end early while other keys are being written. A key
         deleted with `delete` keeps its marker in the index and is listed; `get_entry` returns None for it.
         """
-        pre = self._kv._pre
-        info = await self._kv._js.stream_info(self._kv._stream, subjects_filter=f"{pre}{self._key(prefix)}.>")
-        start = len(pre) + len(self._prefix) + 1
-        return sorted(subject[start:] for subject in info.state.subjects or {})
+        start = len(self._prefix) + 1
+        return [key[start:] for key in await kv_keys(self._kv, f"{self._key(prefix)}.>")]
+
+
+async def kv_keys(kv: KeyValue, pattern: str) -> list[str]:
+    """The keys of `kv` matching a NATS subject pattern (`worker.>`), sorted, from the bucket stream's
+    subject index in one request: the watcher behind `KeyValue.keys()` can end early while other keys are
+    being written. A deleted key whose marker is still stored is listed too."""
+    pre = kv._pre  # nats-py keeps the bucket's stream details private
+    info = await kv._js.stream_info(kv._stream, subjects_filter=f"{pre}{pattern}")
+    return sorted(subject[len(pre):] for subject in info.state.subjects or {})
 
 
 # JetStream's "wrong last sequence" error codes (JSStreamWrongLastSequenceErrF, ...ConstantErr).

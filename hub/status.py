@@ -9,6 +9,7 @@ import orjson
 from nats.js.errors import NotFoundError
 
 from hub import bus
+from hub.schemas.keys import live_entries
 from hub.schemas.usage import status_summary
 
 
@@ -18,15 +19,8 @@ async def worker_statuses(b: bus.Bus, fresh_seconds: float = 15.0) -> list[dict[
     The worker keys come from the bucket's stream subject index: one request, where the
     key watcher behind ``KeyValue.keys()`` can end early while other keys are being written.
     """
-    kv = await b.kv(bus.KV_STATE)
-    prefix = f"$KV.{bus.KV_STATE}."
-    info = await b.js.stream_info(f"KV_{bus.KV_STATE}", subjects_filter=f"{prefix}worker.>")
     workers = []
-    for subject in sorted(info.state.subjects or {}):
-        try:
-            entry = await kv.get(subject[len(prefix):])
-        except NotFoundError:  # deleted when its worker stopped
-            continue
+    for entry in await live_entries(await b.kv(bus.KV_STATE), "worker.>"):  # a stopped worker's key is deleted
         status = orjson.loads(entry.value)
         if time.time() - status.get("updated_at", 0) <= fresh_seconds:
             workers.append(status)

@@ -14,6 +14,8 @@ import re
 from nats.js.errors import NotFoundError
 from nats.js.kv import KeyValue
 
+from hub.bus import kv_keys
+
 BUCKET = "hub_schemas"
 _TYPE = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$")
 _VERSIONED = re.compile(r"^(?P<prefix>[a-z]+)\.(?P<rest>.+)\.v(?P<version>[0-9]+)$")
@@ -80,11 +82,10 @@ async def live_entries(kv: KeyValue, pattern: str) -> list[KeyValue.Entry]:
     nats-py's key watcher can signal "no more keys" before it hands over the last one, so the
     stream's own list of subjects is read instead, then each key (deleted ones are skipped).
     """
-    info = await kv._js.stream_info(kv._stream, subjects_filter=f"{kv._pre}{pattern}")
     entries = []
-    for subject in sorted(info.state.subjects or {}):
+    for key in await kv_keys(kv, pattern):
         try:
-            entries.append(await kv.get(subject[len(kv._pre):]))
+            entries.append(await kv.get(key))
         except NotFoundError:  # deleted or purged: a marker is all that is left
             continue
     return entries

@@ -46,10 +46,7 @@ def pos_of(hub: Hub) -> PosRest:
 
 
 async def keys(hub: Hub, bucket: str) -> list[str]:
-    """The bucket's live keys from its stream's subject index (a `KeyValue.keys()` watcher can end early)."""
-    stream, pre = f"KV_{bucket}", f"$KV.{bucket}."
-    info = await hub.bus.js.stream_info(stream, subjects_filter=f"{pre}>")
-    return [subject[len(pre):] for subject in info.state.subjects or {}]
+    return await bus.kv_keys(await hub.bus.kv(bucket), ">")
 
 
 async def resend(url: str, webhook_id: str, body: bytes) -> int:
