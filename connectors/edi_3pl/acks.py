@@ -73,7 +73,7 @@ def _ak3_ak4(doc: Document) -> list[list[str]]:
 
 
 def envelope_note(ic: x12.Interchange) -> str | None:
-    """The TA1 note code of the first ISA / IEA error, which makes the groups untrustworthy; None if none."""
+    """The TA1 note code of the first ISA / IEA error (the envelope is broken); None if none."""
     return next((e.code for e in ic.errors if e.segment_id in ("ISA", "IEA") and e.code), None)
 
 

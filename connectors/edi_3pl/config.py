@@ -64,7 +64,11 @@ class EdiSftpConfig(ConnectorConfig):
                      "lengths (a UPC-12 is the GTIN-14 with two leading zeros); vendor_part matches X12 VN / VP "
                      "and EDIFACT SA / VN / VP exactly. A line is translated by its GTIN first. Read and checked "
                      "when the connector starts: a bad row (missing sku, malformed GTIN, an id mapped to two SKUs) "
-                     "stops it with the file and line. Without a table, EDIFACT SA numbers are taken as our SKUs."))
+                     "stops it with the file and line. A changed file (modification time or size) is read again "
+                     "before the next poll; a bad new version is logged with its file and line and counted "
+                     "(edi_item_xref_reload_failures), and the previous table stays in use until the file changes "
+                     "again, as it does when the file is gone. Without a table, EDIFACT SA numbers are taken as "
+                     "our SKUs."))
     ack_deadline: float = Field(default=86400.0, gt=0, description="Seconds within which the partner must acknowledge.")
 
     @model_validator(mode="after")

@@ -14,6 +14,7 @@ import hashlib
 import posixpath
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 from canonical import Envelope, EventError, parse_event
@@ -24,7 +25,7 @@ from connectors.edi_3pl.errors import EdiError
 from connectors.edi_3pl.mapping import Partner
 from connectors.edi_3pl.translate import Document, InterchangeResult, Translation, translate
 from connectors.edi_3pl.transport import SftpClient, SftpSession, SftpSettings
-from connectors.edi_3pl.xref import ItemXrefError, load_item_xref
+from connectors.edi_3pl.xref import ItemXref, ItemXrefError, load_item_xref
 from hub.errors import ContractError, HubError, PermanentError
 from hub.sdk import ConnectorContext, Sink, resolve_path
 
@@ -43,6 +44,9 @@ class EdiSftp(Sink):
         self.partner = Partner(config.partner, config.supplier_id, config.location, config.adjustment_reasons)
         self.session = SftpSession(_settings(config), attempts=config.attempts, backoff=config.backoff)
         self._poller: asyncio.Task[None] | None = None
+        # (modification time, size) of the item_xref file as last read, whether it was loaded or refused.
+        self._item_xref_version: tuple[int, int] | None = None
+        self._item_xref_gone = False
 
     async def start(self) -> None:
         await self._load_item_xref()
@@ -56,10 +60,43 @@ class EdiSftp(Sink):
         if self.config.item_xref is None:
             return
         path = resolve_path(self.ctx.base_dir, self.config.item_xref)
+        version = _file_version(path)
         try:
             xref = await asyncio.to_thread(load_item_xref, path)
         except ItemXrefError as exc:
             raise PermanentError(f"edi.sftp {self.name}: {exc}") from None
+        self._item_xref_version = version
+        self._use_item_xref(path, xref)
+
+    async def _reload_item_xref(self) -> None:
+        """Read the item cross-reference again when its file changed (modification time or size).
+
+        A bad new version, or a file that is gone, leaves the table in use; a bad version is read
+        again only once the file changes again.
+        """
+        if self.config.item_xref is None:
+            return
+        path = resolve_path(self.ctx.base_dir, self.config.item_xref)
+        version = _file_version(path)
+        if version is None:
+            if not self._item_xref_gone:
+                self._item_xref_gone = True
+                self.ctx.log.warning("item cross-reference %s cannot be found; the table read before stays in use",
+                                     path)
+            return
+        self._item_xref_gone = False
+        if version == self._item_xref_version:
+            return
+        self._item_xref_version = version
+        try:
+            xref = await asyncio.to_thread(load_item_xref, path)
+        except ItemXrefError as exc:
+            self.ctx.count("edi_item_xref_reload_failures", partner=self.config.partner)
+            self.ctx.log.warning("%s; the table read before stays in use until the file changes again", exc)
+            return
+        self._use_item_xref(path, xref)
+
+    def _use_item_xref(self, path: Path, xref: ItemXref) -> None:
         self.partner = replace(self.partner, item_xref=xref)
         self.ctx.log.info("item cross-reference %s: %d GTIN(s), %d vendor part number(s)", path,
                           len(xref.by_gtin), len(xref.by_vendor_part))
@@ -97,6 +134,7 @@ class EdiSftp(Sink):
 
     async def poll_once(self) -> int:
         """Process every waiting inbound file and raise tasks for overdue acknowledgements; files processed."""
+        await self._reload_item_xref()
         c = self.config
         await self.session.call("preparing folders", lambda client: _ensure_folders(client, c))
         files = await self.session.call(f"listing {c.inbound_dir}", lambda client: client.list_files(c.inbound_dir))
@@ -185,8 +223,16 @@ class EdiSftp(Sink):
             return
         c = self.config
         control = await control_for(self.ctx.state, f"ta1ctl.{key[5:]}.{index}", "x12")
-        text = acks.render_ta1(ic, ta1, sender=(c.our_qualifier, c.our_id), control=control, when=datetime.now(UTC),
-                               x12_version=c.x12_version, usage="T" if c.test_usage else "P")
+        try:
+            text = acks.render_ta1(ic, ta1, sender=(c.our_qualifier, c.our_id), control=control,
+                                   when=datetime.now(UTC), x12_version=c.x12_version,
+                                   usage="T" if c.test_usage else "P")
+        except EdiError as exc:
+            # The TA1 echoes ISA13, ISA09 and ISA10 as sent; one holding a delimiter cannot be written
+            # back, and raising would hold up this file, and every later one, at every poll.
+            self.ctx.count("edi_ta1_unwritable", partner=c.partner)
+            self.ctx.log.warning("no TA1 can answer interchange %s: %s", ic.control, exc)
+            return
         await self._write("TA1", control, text.encode("utf-8"))
 
     async def _archive(self, path: str) -> None:
@@ -321,6 +367,18 @@ def _encoding(ic: InterchangeResult) -> str:
 
 def _control_text(standard: str, control: int) -> str:
     return f"{control:09d}" if standard == "x12" else str(control)
+
+
+def _file_version(path: Path) -> tuple[int, int] | None:
+    """(modification time, size) of the file at `path`, None when it cannot be found: one stat, no read.
+
+    Taken before the file is read, so that a write during the read shows as a change at the next check.
+    """
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
 
 
 def _ensure_folders(client: SftpClient, c: EdiSftpConfig) -> None:

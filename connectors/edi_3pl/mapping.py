@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -78,6 +79,8 @@ def iso_datetime(date: str, time: str = "") -> str | None:
         return None
     month, day = int(date[4:6]), int(date[6:8])
     if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    if day > 28 and day > calendar.monthrange(int(date[:4]), month)[1]:  # 31 November, 29 February 2026
         return None
     time = time if time.isdecimal() and len(time) in (4, 6) else "0000"
     if int(time[:2]) > 23 or int(time[2:4]) > 59:

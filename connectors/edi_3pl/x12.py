@@ -2,10 +2,10 @@
 
 The reader takes its delimiters from the ISA segment, accepts any ISA12 version, CR / LF / CRLF
 after or instead of segment terminators and indented segments, and checks the envelopes
-(ISA / IEA, GS / GE, ST / SE counts and control numbers). Errors inside a set or group are kept
-on it (so a 997 can report them), envelope errors on the interchange with their TA1 note code;
-only an unreadable ISA stops the reader. TA1 segments (a partner's interchange acknowledgements)
-are kept on the interchange.
+(ISA / IEA, GS / GE, ST / SE counts and control numbers, the ISA date and time). Errors inside a
+set or group are kept on it (so a 997 can report them), envelope errors on the interchange with
+their TA1 note code; only an unreadable ISA stops the reader. TA1 segments (a partner's
+interchange acknowledgements) are kept on the interchange.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ GROUP_CONTROL_MISMATCH = "4"
 GROUP_COUNT_MISMATCH = "5"
 # TA105 interchange note codes for the envelope errors the reader finds.
 NOTE_CONTROL_MISMATCH = "001"
+NOTE_INVALID_DATE = "014"
+NOTE_INVALID_TIME = "015"
 NOTE_INVALID_CONTROL_NUMBER = "018"
 NOTE_GROUP_COUNT = "021"
 NOTE_PREMATURE_END = "023"
@@ -208,6 +210,7 @@ def _read_interchange(text: str, start: int) -> tuple[Interchange, int | None]:
     if not control.isdigit():
         ic.errors.append(EdiError(f"ISA13 control number {control!r} is not numeric", interchange=control,
                                   segment=1, segment_id="ISA", element=13, code=NOTE_INVALID_CONTROL_NUMBER))
+    ic.errors.extend(_date_time_errors(ic))
     # One split of the whole interchange; each segment stays a string until a mapper needs its elements.
     pieces, splitter = _split_segments(text, body, delims.segment)
     walker = _Walker(ic, delims.element)
@@ -234,6 +237,36 @@ def _read_interchange(text: str, start: int) -> tuple[Interchange, int | None]:
         walker.feed(seg_text, position)
     walker.finish()
     return ic, None
+
+
+def _date_time_errors(ic: Interchange) -> list[EdiError]:
+    """ISA09 that is not a calendar date (YYMMDD), ISA10 that is not a time of day (HHMM)."""
+    errors = []
+    if not _is_date(ic.date):
+        errors.append(EdiError(f"ISA09 interchange date {ic.date!r} is not a valid date (YYMMDD)",
+                               interchange=ic.control, segment=1, segment_id="ISA", element=9,
+                               code=NOTE_INVALID_DATE))
+    if not _is_time(ic.time):
+        errors.append(EdiError(f"ISA10 interchange time {ic.time!r} is not a valid time (HHMM)",
+                               interchange=ic.control, segment=1, segment_id="ISA", element=10,
+                               code=NOTE_INVALID_TIME))
+    return errors
+
+
+def _is_date(value: str) -> bool:
+    if len(value) != 6 or not value.isdecimal() or not value.isascii():
+        return False
+    try:
+        # 20YY: a month has the same days in 19YY, but for February 1900, which no interchange carries.
+        datetime(2000 + int(value[:2]), int(value[2:4]), int(value[4:]))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_time(value: str) -> bool:
+    return (len(value) == 4 and value.isdecimal() and value.isascii() and int(value[:2]) <= 23
+            and int(value[2:]) <= 59)
 
 
 def _split_segments(text: str, body: int, terminator: str) -> tuple[list[str], str]:

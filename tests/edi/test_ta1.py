@@ -57,6 +57,19 @@ def test_no_ta1_unless_asked_for_or_the_envelope_is_broken() -> None:
     assert acks.x12_ta1(stray) == ["TA1", ic.control, ic.date, ic.time, "E", "024"]
 
 
+def test_bad_interchange_date_or_time_gets_note_014_or_015_and_the_group_date_is_used() -> None:
+    (ic,) = x12.read(ASN)
+    (bad_date,) = translate(ASN.replace("*261127*1015*", "*261131*1015*").encode(), Partner("acme")).interchanges
+    assert isinstance(bad_date.source, x12.Interchange)
+    assert acks.x12_ta1(bad_date.source) == ["TA1", ic.control, "261131", "1015", "R", "014"]
+    assert acks.x12_ta1(bad_date.source, took_data=True) == ["TA1", ic.control, "261131", "1015", "E", "014"]
+    # The documents are still read, dated by the GS (20261127 1015) instead.
+    assert [d.accepted for d in bad_date.documents] == [True]
+    assert {e["time"] for e in bad_date.documents[0].events} == {"2026-11-27T10:15:00+00:00"}
+    (bad_time,) = x12.read(ASN.replace("*261127*1015*", "*261127*2400*"))
+    assert acks.x12_ta1(bad_time, took_data=True) == ["TA1", ic.control, "261127", "2400", "E", "015"]
+
+
 async def test_asked_for_ta1_is_sent_with_the_997(sftp_server: SftpServer, make_connector: MakeConnector) -> None:
     connector = make_connector()
     drop(sftp_server, "to_hub", "adj.x12", asking_for_ta1(ASN).encode())
@@ -115,3 +128,32 @@ async def test_partners_ta1_reject_raises_a_task_and_is_not_acknowledged(
     assert await acks.open_acknowledgements(ctx.state) == []  # rejected: no 997 will follow
     assert outbound(sftp_server, "TA1") == [] and outbound(sftp_server, "997") == []
     assert (sftp_server.root / "archive" / "ta1.x12").exists()
+
+
+async def test_bad_interchange_date_gets_a_ta1_with_errors_and_its_997(
+        sftp_server: SftpServer, make_connector: MakeConnector) -> None:
+    (partner_ic,) = x12.read(ASN)
+    connector = make_connector()
+    drop(sftp_server, "to_hub", "adj.x12", ASN.replace("*261127*1015*", "*260229*1015*").encode())
+    await connector.poll_once()
+    # Not asked for (ISA14 = 0), but the envelope is broken; the adjustments were still taken: E, not R.
+    assert [e.type for e in connector.ctx.events] == ["stock.adjusted"] * 3
+    (ta1_ic,) = outbound(sftp_server, "TA1")
+    assert ta1_ic.ta1 == [["TA1", partner_ic.control, "260229", "1015", "E", "014"]]
+    assert len(outbound(sftp_server, "997")) == 1
+    assert (sftp_server.root / "archive" / "adj.x12").exists()
+
+
+async def test_a_ta1_that_cannot_echo_the_isa_does_not_hold_up_later_files(
+        sftp_server: SftpServer, make_connector: MakeConnector) -> None:
+    connector = make_connector()
+    # ">" is the component separator, so the TA1 cannot carry this ISA09 back.
+    drop(sftp_server, "to_hub", "a_adj.x12", ASN.replace("*261127*1015*", "*26>127*1015*").encode())
+    drop(sftp_server, "to_hub", "b_adj.x12", ASN.replace("000000105", "000000106").encode())
+    await connector.poll_once()
+    ctx = connector.ctx
+    assert isinstance(ctx, RecordingContext)
+    assert ctx.counted("edi_ta1_unwritable") == 1
+    assert outbound(sftp_server, "TA1") == []
+    assert len(outbound(sftp_server, "997")) == 2
+    assert sorted(p.name for p in (sftp_server.root / "archive").iterdir()) == ["a_adj.x12", "b_adj.x12"]

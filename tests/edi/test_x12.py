@@ -64,6 +64,43 @@ def test_envelope_errors_name_segment_and_element() -> None:
         "interchange 000000007, segment 7 (IEA), element 2: IEA02 '000000008' does not match ISA13 '000000007'"]
 
 
+@pytest.mark.parametrize("date,time,notes", [
+    ("261127", "1015", []),
+    ("240229", "2359", []),  # a leap day, the last minute of it
+    ("000229", "0000", []),  # 2000 was a leap year
+    ("260229", "1015", ["014"]),  # 2026 is not
+    ("261131", "1015", ["014"]),
+    ("261327", "1015", ["014"]),
+    ("261100", "1015", ["014"]),
+    ("20261127", "1015", ["014"]),
+    ("26-1-27", "1015", ["014"]),
+    ("\u0662\u0666\u0661\u0661\u0662\u0667", "1015", ["014"]),  # Arabic-Indic digits are not X12 digits
+    ("261127", "2400", ["015"]),
+    ("261127", "1060", ["015"]),
+    ("261127", "101", ["015"]),
+    ("261127", "10:1", ["015"]),
+    ("261127", "    ", ["015"]),
+    ("261131", "2460", ["014", "015"]),
+])
+def test_interchange_date_and_time_are_checked(date: str, time: str, notes: list[str]) -> None:
+    (ic,) = x12.read(interchange().replace("*261127*1015*", f"*{date}*{time}*"))
+    assert [e.code for e in ic.errors] == notes
+    assert [s[0] for s in ic.groups[0].sets[0].segments] == ["ST", "LIN", "SE"]
+    assert ic.groups[0].errors == [] and ic.groups[0].sets[0].errors == []
+
+
+def test_bad_interchange_date_and_time_name_the_isa_element() -> None:
+    (ic,) = x12.read(interchange().replace("*261127*1015*", "*261131*2460*").replace("000000007*0", "00000000X*0"))
+    assert [str(e) for e in ic.errors] == [
+        "interchange 00000000X, segment 1 (ISA), element 13: ISA13 control number '00000000X' is not numeric",
+        "interchange 00000000X, segment 1 (ISA), element 9: ISA09 interchange date '261131' is not a valid date "
+        "(YYMMDD)",
+        "interchange 00000000X, segment 1 (ISA), element 10: ISA10 interchange time '2460' is not a valid time "
+        "(HHMM)",
+        "interchange 00000000X, segment 7 (IEA), element 2: IEA02 '000000007' does not match ISA13 '00000000X'",
+    ]
+
+
 def test_missing_trailers_are_reported_not_raised() -> None:
     text = isa() + "~GS*IB*A*B*20261127*1015*7*X*004010~ST*846*0001~LIN**SK*A~"
     (ic,) = x12.read(text)

@@ -79,3 +79,80 @@ async def test_a_bad_table_stops_the_connector_starting(sftp_server: SftpServer,
     with pytest.raises(PermanentError) as checked:  # `hub connectors test` reports it too
         await connector.check()
     assert str(checked.value) == expected
+
+
+ADDED_ROW = "SKU-9,036000291452,ACME-9\n"
+
+
+def unknown_upc(control: int) -> bytes:
+    """The ASN whose second line carries only UP 036000291452 / VN ACME-9, as interchange `control` (3 digits)."""
+    return (XREF_DIR / "856_unknown_upc.x12").read_text().replace("132", str(control)).encode()
+
+
+async def started(connector: EdiSftp) -> RecordingContext:
+    """Start `connector` (poll_interval long) and wait until its first poll has processed the one waiting file,
+    so that the test's own polls do not run beside the loop's."""
+    await connector.start()
+    ctx = connector.ctx
+    assert isinstance(ctx, RecordingContext)
+    await until(lambda: ctx.counted("edi_files") == 1)
+    return ctx
+
+
+def shipped_skus(ctx: RecordingContext) -> list[list[str]]:
+    return [[line["sku"] for line in e.data["lines"]] for e in ctx.events if e.type == "shipment.notified"]
+
+
+async def test_a_changed_table_is_read_again_before_the_next_poll(sftp_server: SftpServer, tmp_path: Path,
+                                                                  make_connector: MakeConnector) -> None:
+    table = tmp_path / "items.csv"
+    shutil.copy(XREF_DIR / "items.csv", table)
+    drop(sftp_server, "to_hub", "a_unknown.x12", unknown_upc(201))
+    connector = make_connector(item_xref="items.csv", poll_interval=3600)
+    ctx = await started(connector)
+    assert files(sftp_server, "error") == ["a_unknown.x12", "a_unknown.x12.reason"]
+    assert shipped_skus(ctx) == []
+
+    table.write_text(table.read_text() + ADDED_ROW)
+    drop(sftp_server, "to_hub", "b_unknown.x12", unknown_upc(202))
+    await connector.poll_once()
+    assert files(sftp_server, "archive") == ["b_unknown.x12"]
+    assert shipped_skus(ctx) == [["SKU-1001", "SKU-9"]]
+    assert len(ctx.dead_letters) == 1  # only the file read before the table changed
+
+
+async def test_a_bad_new_table_or_a_missing_one_keeps_the_table_in_use(
+        sftp_server: SftpServer, tmp_path: Path, make_connector: MakeConnector, caplog: pytest.LogCaptureFixture) -> None:
+    table = tmp_path / "items.csv"
+    good = (XREF_DIR / "items.csv").read_text()
+    table.write_text(good + ADDED_ROW)
+    drop(sftp_server, "to_hub", "a_unknown.x12", unknown_upc(201))
+    connector = make_connector(item_xref="items.csv", poll_interval=3600)
+    ctx = await started(connector)
+    caplog.set_level("WARNING", logger="hub.connector.edi-acme")
+
+    table.write_text(good + "SKU-7,12345,\n")  # drops SKU-9, and line 7 is bad: nothing of it is used
+    for control, name in ((202, "b_unknown.x12"), (203, "c_unknown.x12")):  # the second poll: not read again
+        drop(sftp_server, "to_hub", name, unknown_upc(control))
+        await connector.poll_once()
+    assert ctx.counted("edi_item_xref_reload_failures") == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        f"item cross-reference {table}, line 7: gtin '12345' is not 8, 12, 13 or 14 digits; "
+        "the table read before stays in use until the file changes again"]
+
+    caplog.clear()
+    table.unlink()
+    for control, name in ((204, "d_unknown.x12"), (205, "e_unknown.x12")):
+        drop(sftp_server, "to_hub", name, unknown_upc(control))
+        await connector.poll_once()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"item cross-reference {table} cannot be found; the table read before stays in use"]
+    assert files(sftp_server, "archive") == [f"{c}_unknown.x12" for c in "abcde"]
+    assert shipped_skus(ctx) == [["SKU-1001", "SKU-9"]] * 5
+    assert ctx.dead_letters == []
+
+    table.write_text(good)  # a good version again is read, and it no longer knows ACME-9
+    drop(sftp_server, "to_hub", "f_unknown.x12", unknown_upc(206))
+    await connector.poll_once()
+    assert files(sftp_server, "error") == ["f_unknown.x12", "f_unknown.x12.reason"]
+    assert ctx.counted("edi_item_xref_reload_failures") == 1
