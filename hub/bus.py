@@ -263,6 +263,14 @@ class KvState:
         start = len(self._prefix) + 1
         return [key[start:] for key in await kv_keys(self._kv, f"{self._key(prefix)}.>")]
 
+    async def purge(self, prefix: str) -> int:
+        """Remove every key under `prefix.` and its history in one request to the bucket's stream (a listing
+        of millions of keys would not fit in one answer); returns how many stored values went."""
+        js = self._kv._js  # nats-py keeps the bucket's stream details private, and `purge_stream` drops the count
+        request = _json({"filter": f"{self._kv._pre}{self._key(prefix)}.>"})
+        answer = await js._api_request(f"{js._prefix}.STREAM.PURGE.{self._kv._stream}", request, timeout=js._timeout)
+        return int(answer.get("purged", 0))
+
 
 async def kv_keys(kv: KeyValue, pattern: str) -> list[str]:
     """The keys of `kv` matching a NATS subject pattern (`worker.>`), sorted, from the bucket stream's

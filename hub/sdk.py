@@ -137,6 +137,11 @@ class StateStore(Protocol):
         """The keys under `prefix.`, sorted; one deleted a moment ago may still be listed (`get_entry` is None)."""
         ...
 
+    async def purge(self, prefix: str) -> int:
+        """Remove every key under `prefix.` with its history, at once however many there are; how many
+        stored values went."""
+        ...
+
 
 class ConnectorContext(Protocol):
     """What the hub hands a connector."""

@@ -65,6 +65,13 @@ class MemoryState:
     async def keys(self, prefix: str) -> list[str]:
         return sorted(key for key in self.values if key.startswith(f"{prefix}."))
 
+    async def purge(self, prefix: str) -> int:
+        gone = await self.keys(prefix)
+        for key in gone:
+            del self.values[key]
+            self._revisions.pop(key, None)
+        return len(gone)
+
     def _store(self, key: str, value: Any) -> None:
         self._last_revision += 1
         self.values[key] = value

@@ -38,6 +38,8 @@ TIMESTAMP_HEADER = "Webhook-Timestamp"
 SIGNATURE_HEADER = "Webhook-Signature"
 SCHEME = "v1"
 MAX_ID_LENGTH = 200
+# Claim keys start with this; earlier versions kept them, under the same prefix, in the connector's own state.
+MARK_PREFIX = "wh"
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
@@ -96,7 +98,7 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str, tolerance: floa
 
 def once_key(webhook_id: str) -> str:
     """The claim key marking a webhook id as accepted (KV keys allow only [A-Za-z0-9_=.-])."""
-    return "wh." + hashlib.sha256(webhook_id.encode()).hexdigest()[:40]
+    return f"{MARK_PREFIX}." + hashlib.sha256(webhook_id.encode()).hexdigest()[:40]
 
 
 class WebhookConfig(BaseModel):
@@ -140,6 +142,7 @@ class WebhookIntake:
 
     async def start(self) -> str:
         await self._check_ids_outlive_tolerance()
+        await self._sweep_marks_of_earlier_versions()
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post(self._config.path, self._receive)
         # On stop, deliveries in flight get a few seconds to finish storing and be answered.
@@ -168,6 +171,13 @@ class WebhookIntake:
                 f"after it is accepted, but accepted webhook ids are remembered for only {kept:g}s (the hub_dedupe "
                 f"bucket's TTL, [hub] dedupe_hours); lower tolerance_seconds to at most {kept / 2:g} or raise "
                 f"dedupe_hours")
+
+    async def _sweep_marks_of_earlier_versions(self) -> None:
+        """Earlier versions marked accepted ids in the connector's own state, under `wh.`, where nothing
+        expires; the marks now live in `hub_dedupe`, so those are removed (all at once, however many)."""
+        swept = await self._ctx.state.purge(MARK_PREFIX)
+        if swept:
+            self._ctx.log.info("removed %d webhook id mark(s) left in hub_state by an earlier version", swept)
 
     async def _receive(self, request: web.Request) -> web.Response:
         body = await request.read()

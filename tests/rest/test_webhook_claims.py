@@ -120,3 +120,26 @@ async def test_a_released_claim_can_be_taken_again_and_instances_claim_apart(tmp
         assert await pos.claim_ttl_seconds() == 3600
     finally:
         await b.close()
+
+
+async def test_marks_an_earlier_version_left_in_hub_state_are_swept_at_start(
+        tmp_path: Path, nats_url: str, commerce_peer: CommercePeer, secrets_env: None) -> None:
+    b = await bus.connect(nats_url, name="legacy-writer")
+    try:
+        await b.declare()
+        state = bus.KvState(await b.kv(bus.KV_STATE), "connector.pos")
+        for n in range(300):
+            await state.create(once_key(f"old-{n}"), 1764200000 + n)
+        await state.put("cursor", {"after": "42"})
+        other = bus.KvState(await b.kv(bus.KV_STATE), "connector.erp")
+        await other.create(once_key("old-erp"), 1)
+        assert len(await state.keys("wh")) == 300
+    finally:
+        await b.close()
+
+    async with running_hub(tmp_path, nats_url, commerce_peer, dedupe_seconds=3600, tolerance=300) as hub:
+        left = await keys(hub, bus.KV_STATE)
+        assert not [k for k in left if k.startswith("connector.pos.wh.")]
+        assert "connector.pos.cursor" in left  # the connector's other state stays
+        assert f"connector.erp.{once_key('old-erp')}" in left  # and so do other connectors' keys
+        await accepted_then_replayed(hub, commerce_peer)  # the intake works as before
