@@ -27,7 +27,7 @@ from hub import bus, dlq, otel
 from hub.circuit import CircuitBreaker
 from hub.errors import TransientError, classify
 from hub.metrics import Metrics
-from hub.pull import PullReader, ack, deliveries, drained, nak, stream_seq
+from hub.pull import PullReader, ack, ack_all, deliveries, drained, nak, stream_seq
 from hub.sdk import Sink
 from hub.tracing import traced
 
@@ -162,7 +162,7 @@ class Deliverer:
             ingress = msg.headers.get("hub-ingress-ts") if msg.headers else None
             if ingress:
                 self.metrics.observe("hub_end_to_end_seconds", now - float(ingress), connector=self.name)
-            await ack(nc, msg)
+        await ack_all(nc, msgs)
         self.delivered += len(msgs)
         self.metrics.inc("hub_delivered_total", len(msgs), connector=self.name)
 

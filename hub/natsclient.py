@@ -9,6 +9,7 @@ library's own code, so every result is exactly the library's.
 
 from __future__ import annotations
 
+from nats import errors as nats_errors
 from nats.aio import client as nats_client
 from nats.protocol import command as prot_command
 
@@ -51,6 +52,25 @@ class HubClient(nats_client.Client):
         self.stats["out_msgs"] += 1
         self.stats["out_bytes"] += payload_size
         await self._send_command(prot_command.hpub_cmd(subject, reply, block, payload))
+        if self._flush_queue is not None and self._flush_queue.empty():
+            await self._flush_pending()
+
+    async def publish_empty(self, subjects: list[str]) -> None:
+        """An empty message to each of `subjects` (JetStream acks to the replies the server gave), queued as
+        one frame instead of one `publish` each. While disconnected each goes through `publish`, which
+        decides whether to buffer it."""
+        if self.is_closed:
+            raise nats_errors.ConnectionClosedError
+        if self.is_draining_pubs:
+            raise nats_errors.ConnectionDrainingError
+        if not self.is_connected:
+            for subject in subjects:
+                await self.publish(subject, b"")
+            return
+        if not subjects:
+            return
+        self.stats["out_msgs"] += len(subjects)
+        await self._send_command("".join(f"PUB {subject} 0\r\n\r\n" for subject in subjects).encode())
         if self._flush_queue is not None and self._flush_queue.empty():
             await self._flush_pending()
 

@@ -27,7 +27,7 @@ from hub.hooks.audit import pack
 from hub.leases import PartitionLeases
 from hub.metrics import Metrics
 from hub.publisher import AsyncPublisher, PublishError, gather_acks, outcome, settle
-from hub.pull import PullReader, ack, deliveries, drained, nak, stream_seq
+from hub.pull import PullReader, ack_all, deliveries, drained, nak, stream_seq
 from hub.router import Router
 from routes import Delivery, Derived
 
@@ -154,13 +154,14 @@ class Pipeline:
         await self._store_audit(audit)
         nc = self.bus.nc
         await settle([f for item in inputs for f in item.futures], _ACK_TIMEOUT)
+        stored = []
         for item in inputs:
             failed = [problem for problem in map(_problem, item.futures) if problem]
             if failed:
                 log.warning("outputs of %s not stored (%s); it will be redelivered", item.msg.subject, failed[0])
                 await nak(nc, item.msg, delay=min(30.0, 2.0 ** deliveries(item.msg)))
             else:
-                await ack(nc, item.msg)
+                stored.append(item.msg)
             if otel.spans is not None and item.event is not None:
                 # The whole batch is the event's time here: it is deduplicated, routed and acked with it.
                 event = item.event
@@ -169,6 +170,7 @@ class Pipeline:
                     "hub.connector": _connector(item.msg), "hub.routes": item.routes,
                     "hub.outputs": item.outputs},
                     error=f"outputs not stored: {failed[0]}" if failed else None)
+        await ack_all(nc, stored)
         self.metrics.observe("hub_pipeline_batch_seconds", time.monotonic() - started)
 
     async def _accept(self, msg: Msg) -> _Input:

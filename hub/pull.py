@@ -132,6 +132,16 @@ async def ack(nc: Client, msg: Msg) -> None:
     await nc.publish(msg.reply, ACK)
 
 
+async def ack_all(nc: Client, msgs: list[Msg]) -> None:
+    """Ack each of `msgs` (each on its own: not AckPolicy.ALL), in one frame when the client can."""
+    publish_empty = getattr(nc, "publish_empty", None)
+    if publish_empty is None:
+        for msg in msgs:
+            await ack(nc, msg)
+        return
+    await publish_empty([msg.reply for msg in msgs])
+
+
 async def nak(nc: Client, msg: Msg, delay: float) -> None:
     # A plain NAK ignores the consumer's backoff (NATS-NOTES, gotcha 3): always give the delay.
     await nc.publish(msg.reply, b"-NAK " + orjson.dumps({"delay": int(delay * 1e9)}))

@@ -14,10 +14,11 @@ import nats
 import pytest
 from nats.aio.client import Client
 from nats.errors import BadHeaderError, ConnectionClosedError, MaxPayloadError
-from nats.js.api import Header
+from nats.js.api import ConsumerConfig, Header
 
 from hub import natsclient
 from hub.natsclient import HubClient, encode_headers, parse_plain_headers
+from hub.pull import ack_all
 
 CLOUDEVENTS = {
     "ce-specversion": "1.0", "ce-id": "B-17", "ce-type": "stock.adjusted", "ce-source": "urn:bench:pos",
@@ -223,3 +224,35 @@ async def test_status_replies_of_a_real_server_parse_as_the_librarys(nats_url):
         await hub_client.close()
     assert replies[0].headers == replies[1].headers
     assert replies[1].headers["Status"] == "404"
+
+
+async def test_empty_messages_in_one_frame_are_the_librarys_publishes():
+    ours, library = HubClient(), Client()
+    ours._status = library._status = Client.CONNECTED  # queued, not sent: neither client has a socket here
+    subjects = ["$JS.ACK.S.c.1.7.7.1764200000000000000.0", "$JS.ACK.S.c.1.8.8.1764200000000000000.0"]
+    await ours.publish_empty(subjects)
+    for subject in subjects:
+        await library.publish(subject, b"")
+    assert b"".join(_frames(ours)) == b"".join(_frames(library)).replace(b"  0", b" 0")
+    assert ours.stats["out_msgs"] == library.stats["out_msgs"] == 2
+
+
+async def test_acks_sent_in_one_frame_settle_a_real_consumer(nats_url):
+    """Ten messages acked by `ack_all` through the hub client: the consumer has nothing pending or redelivered."""
+    client = HubClient()
+    await client.connect(nats_url)
+    try:
+        js = client.jetstream()
+        await js.add_stream(name="ACKS", subjects=["acks.>"])
+        for n in range(10):
+            await js.publish(f"acks.{n}", b"x")
+        sub = await js.pull_subscribe("acks.>", durable="c", config=ConsumerConfig(ack_wait=1.0))
+        msgs = await sub.fetch(10, timeout=2)
+        await ack_all(client, msgs)
+        await client.flush()
+        info = await js.consumer_info("ACKS", "c")
+        assert (info.num_ack_pending, info.ack_floor.stream_seq, info.num_redelivered) == (0, 10, 0)
+    finally:
+        await client.close()
+    with pytest.raises(ConnectionClosedError):
+        await client.publish_empty(["acks.late"])
