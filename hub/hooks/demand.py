@@ -19,7 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from canonical import Envelope
 from hub.hooks.result import BaseHook, HookResult
 from hub.hooks.state import KeyedState
-from hub.hooks.stats import count_z, day_iso, day_number, run_z, zero_day_surprise
+from hub.hooks.stats import count_z, day_iso, day_number
+
+_sqrt, _log = math.sqrt, math.log
+_3_8 = 0.375  # Anscombe's 3/8, as in stats.count_z
 
 # Field positions in the per-key state array.
 # CUP_DAYS / CDN_DAYS: days since each CUSUM last stood at zero, which dates a shift's onset.
@@ -130,62 +133,55 @@ class DemandHook(BaseHook):
         return found
 
     def _close_day(self, s: array, day: int, x: float) -> tuple[float, dict] | None:
+        """Score a closed day and learn from it: the day on its own (spike, drop), the run of empty days it
+        ends or extends (zero_sales_run), and a step in the CUSUMs of its clipped residual (level shifts).
+
+        One function, with `count_z`, `zero_day_surprise` and `expected` written out in it, because a sparse
+        key closes several days per sale; each line computes what those functions do, in the same order, so
+        results are the same to the last bit. The surprise of a run of empty days is sqrt(2m), m the units
+        due during it: P(no sale) = exp(-m), and sqrt(2m) is the normal quantile of that tail up to a log
+        term, cheap and monotone."""
         p = self.p
         f = s[DOW + day % 7]
         if s[N] < p.warmup_days:
             alpha = 1.0 / (s[N] + 1.0)
             self._learn(s, day, x, x, f, p.alpha_level if p.alpha_level > alpha else alpha)
             return None
-        mu, phi = self.expected(s, day)
-        z, score, evidence = self._point_tests(s, day, x, mu, phi)
-        outlier = bool(evidence)
-        shift_score, shift_evidence = self._shift_test(s, day, x, z, outlier, mu, phi)
-        evidence.update(shift_evidence)
-        # The level keeps learning while a CUSUM builds up: frozen, its small errors grew into false shifts,
-        # and a real shift outruns a level that learns at alpha_level anyway.
-        bound = p.winsor * (phi * mu) ** 0.5
-        low, high = mu - bound, mu + bound
-        clipped = low if low > x else x
-        clipped = high if high < clipped else clipped
-        self._learn(s, day, clipped if outlier else x, clipped, f, p.alpha_level)
-        return shift_score if shift_score > score else score, evidence
-
-    def _point_tests(self, s: array, day: int, x: float, mu: float, phi: float) -> tuple[float, float, dict]:
-        """The closed day on its own (spike, drop) and the run of empty days it ends or extends.
-
-        Returns the day's residual z, the score and the evidence of each reason found."""
-        p = self.p
-        z = count_z(x, mu, phi)
+        mu = s[LEVEL] * f
+        mu = _MIN_MEAN if mu < _MIN_MEAN else mu
+        phi = s[DISP]
+        phi = 1.0 if phi < 1.0 else phi
+        threshold = p.threshold
+        # The day on its own, then the run of empty days.
+        z = 2.0 * (_sqrt(x + _3_8) - _sqrt(mu + _3_8)) / _sqrt(phi)
         if x == 0:
-            surprise = zero_day_surprise(mu, phi)
+            surprise = mu if phi <= 1.0001 else mu * _log(phi) / (phi - 1.0)
             s[RUNMU] += surprise
             # The square-root transform understates how common an empty day is (a Poisson mean of 6 sells
             # nothing one day in 400, not the normal tail's one in 15,000), so a lone empty day is held to
             # the zero-run test's own measure of it.
-            lone = -run_z(surprise)
+            lone = -_sqrt(2.0 * (0.0 if surprise < 0.0 else surprise))
             z = lone if lone > z else z
         else:
             s[RUNMU] = 0.0
         evidence: dict[str, dict] = {}
-        if z >= p.threshold:
+        if z >= threshold:
             evidence["demand_spike"] = self._point_evidence(s, day, x, mu, phi)
-        elif z <= -p.threshold:
+        elif z <= -threshold:
             evidence["demand_drop"] = self._point_evidence(s, day, x, mu, phi)
         score = abs(z)
-        zr = run_z(s[RUNMU])
-        if x == 0 and zr >= p.threshold:
-            evidence["zero_sales_run"] = {"day": day_iso(day), "zero_run_surprise": round(s[RUNMU], 4),
-                                          "p_value": _exp_neg(s[RUNMU]), "history_days": int(s[N])}
-            score = zr if zr > score else score
-        return z, score, evidence
-
-    def _shift_test(self, s: array, day: int, x: float, z: float, outlier: bool, mu: float,
-                    phi: float) -> tuple[float, dict]:
-        """Two-sided CUSUM of the clipped daily residuals, and the report of a shift it detected."""
-        p = self.p
+        if x == 0:
+            run = s[RUNMU]
+            zr = _sqrt(2.0 * (0.0 if run < 0.0 else run))
+            if zr >= threshold:
+                evidence["zero_sales_run"] = {"day": day_iso(day), "zero_run_surprise": round(run, 4),
+                                              "p_value": _exp_neg(run), "history_days": int(s[N])}
+                score = zr if zr > score else score
+        outlier = bool(evidence)
+        # Two-sided CUSUM of the clipped residuals. An empty day flagged as a drop or a zero run has its own
+        # reason (often a gap in supply) and must not pull the level down; a spike day does count, clipped,
+        # as a step up starts with high days.
         if not (outlier and x == 0):
-            # An empty day flagged as a drop or a zero run has its own reason (often a gap in supply) and must
-            # not pull the level down; a spike day does count, clipped, as a step up starts with high days.
             clip = p.cusum_clip
             zc = -clip if -clip > z else z
             zc = clip if clip < zc else zc
@@ -197,19 +193,25 @@ class DemandHook(BaseHook):
             s[CDN_DAYS] = s[CDN_DAYS] + 1.0 if s[CDN] > 0 else 0.0
         cup, cdn = s[CUP], s[CDN]
         shift = cdn if cdn > cup else cup
-        score = shift * p.threshold / p.cusum_h
+        shift_score = shift * threshold / p.cusum_h
         sd = (phi * mu) ** 0.5
-        evidence: dict[str, dict] = {}
         if shift >= p.cusum_h:
-            evidence = self._shift_detected(s, day, shift, sd)
+            evidence.update(self._shift_detected(s, day, shift, sd))
         elif s[HOLD] != 0:
-            evidence = {_shift_reason(s[HOLD]): {
+            evidence[_shift_reason(s[HOLD])] = {
                 "day": day_iso(day), "level": round(s[LEVEL], 4), "spread": round(sd, 4),
-                "history_days": int(s[N]), "days_left_to_report": int(abs(s[HOLD])) - 1}}
-            score = p.threshold if p.threshold > score else score
+                "history_days": int(s[N]), "days_left_to_report": int(abs(s[HOLD])) - 1}
+            shift_score = threshold if threshold > shift_score else shift_score
         if s[HOLD] != 0:
             s[HOLD] -= 1 if s[HOLD] > 0 else -1
-        return score, evidence
+        # The level keeps learning while a CUSUM builds up: frozen, its small errors grew into false shifts,
+        # and a real shift outruns a level that learns at alpha_level anyway.
+        bound = p.winsor * sd
+        low, high = mu - bound, mu + bound
+        clipped = low if low > x else x
+        clipped = high if high < clipped else clipped
+        self._learn(s, day, clipped if outlier else x, clipped, f, p.alpha_level)
+        return shift_score if shift_score > score else score, evidence
 
     def _shift_detected(self, s: array, day: int, shift: float, sd: float) -> dict:
         """Snap the level to the fast level, restart both CUSUMs and schedule the shift's report."""

@@ -20,14 +20,6 @@ def count_z(observed: float, expected: float, dispersion: float = 1.0) -> float:
         1.0 if dispersion < 1.0 else dispersion)
 
 
-def run_z(expected_during_run: float) -> float:
-    """The surprise of seeing nothing where `expected_during_run` units were due, in standard deviations.
-
-    P(no event) = exp(-m); sqrt(2*m) is the normal quantile of that tail up to a log term, cheap and monotone.
-    """
-    return math.sqrt(2.0 * (0.0 if expected_during_run < 0.0 else expected_during_run))
-
-
 def zero_day_surprise(mean: float, dispersion: float) -> float:
     """-ln P(a day with no sale): the mean for Poisson, mean*ln(phi)/(phi-1) for a negative binomial with
     variance phi*mean, whose empty days are far more common."""

@@ -151,3 +151,25 @@ def test_batch_form_gives_the_same_results_as_one_by_one():
     singles = [one.score(e, single_state) for e in events]
     batch_state = one.new_state()
     assert one.score_batch(events, batch_state) == singles
+
+
+# What each demand model version scores, pinned: a change of results must come with a new model_version
+# (which also keeps snapshots of the old model from being restored into the new one).
+PINNED_RESULTS = {"demand-1.1": "1da6870866965ac824867aa3"}
+
+
+def test_a_model_versions_results_do_not_change():
+    import hashlib
+    import json
+
+    from hub.hooks.sim_demand import demand_events, generate_demand
+
+    hook = DemandHook()
+    state = hook.new_state()
+    digest = hashlib.sha256()
+    for e in demand_events(generate_demand(5, items=16, days=140)):
+        if e.type in hook.event_types and (r := hook.score(e, state)) is not None:
+            digest.update(json.dumps([r.key, r.score, r.reasons, r.evidence, r.action, r.confidence]).encode())
+    for key in sorted(state._values):
+        digest.update(key.encode() + state._values[key][:-1].tobytes())
+    assert digest.hexdigest()[:24] == PINNED_RESULTS[DemandHook.model_version]
