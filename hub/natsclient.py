@@ -27,6 +27,10 @@ _KEY_RE = getattr(nats_client, "_HEADER_KEY_RE", None)
 _FAST_PARSE = (getattr(nats_client, "parse_email", None) is None
                and hasattr(nats_client.Client, "_parse_header_lines"))
 
+# The library's own check of a subject a client publishes to (2.16); without it, `publish_empty` sends each
+# message through `publish`, which checks in its own way.
+_validate_subject = getattr(nats_client, "_validate_subject", None)
+
 _tokens: set[str] = set()
 _templates: dict[tuple[str, ...], str] = {}
 
@@ -57,18 +61,21 @@ class HubClient(nats_client.Client):
 
     async def publish_empty(self, subjects: list[str]) -> None:
         """An empty message to each of `subjects` (JetStream acks to the replies the server gave), queued as
-        one frame instead of one `publish` each. While disconnected each goes through `publish`, which
-        decides whether to buffer it."""
+        one frame instead of one `publish` each, each subject checked as `publish` checks it. While disconnected
+        each goes through `publish`, which decides whether to buffer it."""
         if self.is_closed:
             raise nats_errors.ConnectionClosedError
         if self.is_draining_pubs:
             raise nats_errors.ConnectionDrainingError
-        if not self.is_connected:
+        if not self.is_connected or _validate_subject is None:
             for subject in subjects:
                 await self.publish(subject, b"")
             return
         if not subjects:
             return
+        if not getattr(self, "_skip_subject_validation", False):
+            for subject in subjects:  # as `publish` checks: an empty subject or white space would break the frame
+                _validate_subject(subject)
         self.stats["out_msgs"] += len(subjects)
         await self._send_command("".join(f"PUB {subject} 0\r\n\r\n" for subject in subjects).encode())
         if self._flush_queue is not None and self._flush_queue.empty():

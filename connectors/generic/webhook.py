@@ -175,7 +175,12 @@ class WebhookIntake:
     async def _sweep_marks_of_earlier_versions(self) -> None:
         """Earlier versions marked accepted ids in the connector's own state, under `wh.`, where nothing
         expires; the marks now live in `hub_dedupe`, so those are removed (all at once, however many)."""
-        swept = await self._ctx.state.purge(MARK_PREFIX)
+        try:
+            swept = await self._ctx.state.purge(MARK_PREFIX)
+        except Exception as exc:  # noqa: BLE001 - a cleanup: failing it must not keep the intake from starting
+            self._ctx.log.warning("webhook id marks of an earlier version not removed (tried again at the next "
+                                  "start): %s", exc)
+            return
         if swept:
             self._ctx.log.info("removed %d webhook id mark(s) left in hub_state by an earlier version", swept)
 

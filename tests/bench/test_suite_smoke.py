@@ -38,3 +38,16 @@ def test_table_marks_aims_met_missed_and_unmeasured():
     assert lines["p99_ms"].endswith("met") and "NOT" not in lines["p99_ms"]
     assert "not measured" in lines["hook_events_per_s"]
     assert "section failed: AI hooks: RuntimeError: boom" in text
+
+
+async def test_a_failed_faststream_run_leaves_the_rounds_other_figures(monkeypatch):
+    async def broken(events: int) -> dict[str, float]:
+        raise ConnectionError("FastStream could not connect")
+
+    monkeypatch.setattr(suite.faststream_two_hop, "run", broken)
+    said: list[str] = []
+    figures = await suite._two_hops(TINY, said.append)
+    assert figures["pipeline_events_per_s"] > 0 and figures["raw_two_hop_events_per_s"] > 0
+    assert figures["pipeline_vs_raw"] > 0
+    assert "faststream_per_message_events_per_s" not in figures and "pipeline_vs_faststream" not in figures
+    assert any("FastStream could not connect" in line for line in said)

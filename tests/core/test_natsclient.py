@@ -13,7 +13,7 @@ import random
 import nats
 import pytest
 from nats.aio.client import Client
-from nats.errors import BadHeaderError, ConnectionClosedError, MaxPayloadError
+from nats.errors import BadHeaderError, BadSubjectError, ConnectionClosedError, MaxPayloadError
 from nats.js.api import ConsumerConfig, Header
 
 from hub import natsclient
@@ -256,3 +256,12 @@ async def test_acks_sent_in_one_frame_settle_a_real_consumer(nats_url):
         await client.close()
     with pytest.raises(ConnectionClosedError):
         await client.publish_empty(["acks.late"])
+
+
+@pytest.mark.parametrize("subject", ["", "$JS.ACK.S c", "$JS.ACK.S\r\nPUB x 0"])
+async def test_empty_messages_to_a_bad_subject_are_refused_before_anything_is_queued(subject):
+    client = HubClient()
+    client._status = Client.CONNECTED
+    with pytest.raises(BadSubjectError):
+        await client.publish_empty(["$JS.ACK.S.c.1.7.7.1764200000000000000.0", subject])
+    assert not _frames(client) and client.stats["out_msgs"] == 0

@@ -17,6 +17,7 @@ from hub.config import parse_config
 from hub.ingest import IngestContext
 from hub.metrics import Metrics
 from hub.runtime import Hub
+from hub.testing import RecordingContext
 from sim.commerce import CommercePeer
 
 from .conftest import SECRET, feed_config
@@ -143,3 +144,23 @@ async def test_marks_an_earlier_version_left_in_hub_state_are_swept_at_start(
         assert "connector.pos.cursor" in left  # the connector's other state stays
         assert f"connector.erp.{once_key('old-erp')}" in left  # and so do other connectors' keys
         await accepted_then_replayed(hub, commerce_peer)  # the intake works as before
+
+
+async def test_a_sweep_that_fails_does_not_keep_the_webhook_source_from_starting(
+        commerce_peer: CommercePeer, secrets_env: None, caplog) -> None:
+    ctx = RecordingContext("pos")
+
+    async def unreachable(prefix: str) -> int:
+        raise TimeoutError("nats: timeout")
+
+    ctx.state.purge = unreachable  # type: ignore[method-assign]
+    source = PosRest("pos", PosRest.config_model.model_validate(feed_config("pos.rest", commerce_peer.url)), ctx)
+    with caplog.at_level("WARNING"):
+        await source.start()
+    try:
+        assert "webhook id marks of an earlier version not removed" in caplog.text and "nats: timeout" in caplog.text
+        commerce_peer.webhook_url = source.webhook_url
+        await commerce_peer.sale("STORE-001", [("SKU-00001", 1)])
+        assert commerce_peer.sent_webhooks[0].statuses == [200]
+    finally:
+        await source.stop()
