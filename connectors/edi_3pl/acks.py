@@ -135,11 +135,31 @@ def render_ack(result: InterchangeResult, partner: Partner, *, sender: tuple[str
     if isinstance(ic, x12.Interchange):
         header = x12.Header(sender[0], sender[1], ic.sender_qualifier, ic.sender, control, "FA", when,
                             version=x12_version, usage=usage)
-        return "997", x12.render(header, x12_997_sets(result), _outbound_delimiters(ic.delimiters))
+        sets = x12_997_sets(result)
+        try:
+            return "997", x12.render(header, sets, _outbound_delimiters(ic.delimiters))
+        except EdiError as exc:
+            # Named by the partner's group whose values cannot be echoed, not by a segment number of a 997
+            # that is never sent.
+            raise EdiError(exc.reason, group=_answered_group(ic, sets, exc.segment), segment_id=exc.segment_id,
+                           element=exc.element) from None
     header_e = edifact.Header(sender[1], sender[0], ic.sender, ic.sender_qualifier, control, when,
                               syntax=ic.syntax if ic.syntax in edifact.SYNTAX_IDENTIFIERS else "UNOC",
                               syntax_version=ic.syntax_version or "3", test=ic.test)
     return "CONTRL", edifact.render(header_e, [(("CONTRL", "D", "3", "UN"), contrl_body(result))], ic.separators)
+
+
+def _answered_group(ic: x12.Interchange, sets: list[tuple[str, list[list[str]]]], segment: int | None) -> str | None:
+    """The control number of the group of `ic` whose 997 holds segment `segment` of the rendered interchange."""
+    if segment is None or segment <= 2:  # ISA and GS: the interchange's own
+        return None
+    end = 2
+    answered = (group for group in ic.groups if group.functional_id != "FA")
+    for group, (_, body) in zip(answered, sets, strict=True):
+        end += len(body) + 2  # ST, the body, SE
+        if segment <= end:
+            return group.control
+    return None
 
 
 def _outbound_delimiters(seen: x12.Delimiters) -> x12.Delimiters:

@@ -67,8 +67,8 @@ class EdiSftpConfig(ConnectorConfig):
                      "stops it with the file and line. A changed file (modification time or size) is read again "
                      "before the next poll; a bad new version is logged with its file and line and counted "
                      "(edi_item_xref_reload_failures), and the previous table stays in use until the file changes "
-                     "again, as it does when the file is gone. Without a table, EDIFACT SA numbers are taken as "
-                     "our SKUs."))
+                     "again, as it does when the file is gone; a version that changes while it is read is read again "
+                     "at the next poll. Without a table, EDIFACT SA numbers are taken as our SKUs."))
     ack_deadline: float = Field(default=86400.0, gt=0, description="Seconds within which the partner must acknowledge.")
 
     @model_validator(mode="after")

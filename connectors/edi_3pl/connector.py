@@ -12,10 +12,12 @@ import asyncio
 import fnmatch
 import hashlib
 import posixpath
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from canonical import Envelope, EventError, parse_event
 from connectors.edi_3pl import acks, edifact, edifact_map, ledger, x12, x12_map
@@ -30,6 +32,8 @@ from hub.errors import ContractError, HubError, PermanentError
 from hub.sdk import ConnectorContext, Sink, resolve_path
 
 _ACK_PROBLEMS = ("rejected", "accepted_with_errors")
+_ACK_DOCUMENTS = {"x12": "997", "edifact": "CONTRL"}
+_Rendered = TypeVar("_Rendered")
 
 
 class EdiSftp(Sink):
@@ -72,7 +76,8 @@ class EdiSftp(Sink):
         """Read the item cross-reference again when its file changed (modification time or size).
 
         A bad new version, or a file that is gone, leaves the table in use; a bad version is read
-        again only once the file changes again.
+        again only once the file changes again. A file that changed while it was read (still being
+        written) is neither used nor refused: the next poll reads it again.
         """
         if self.config.item_xref is None:
             return
@@ -87,14 +92,27 @@ class EdiSftp(Sink):
         self._item_xref_gone = False
         if version == self._item_xref_version:
             return
-        self._item_xref_version = version
         try:
             xref = await asyncio.to_thread(load_item_xref, path)
         except ItemXrefError as exc:
-            self.ctx.count("edi_item_xref_reload_failures", partner=self.config.partner)
-            self.ctx.log.warning("%s; the table read before stays in use until the file changes again", exc)
+            if self._unchanged_while_read(path, version):
+                self.ctx.count("edi_item_xref_reload_failures", partner=self.config.partner)
+                self.ctx.log.warning("%s; the table read before stays in use until the file changes again", exc)
             return
-        self._use_item_xref(path, xref)
+        if self._unchanged_while_read(path, version):
+            self._use_item_xref(path, xref)
+
+    def _unchanged_while_read(self, path: Path, version: tuple[int, int]) -> bool:
+        """Whether the file is still at `version` (taken before the read); if so, that version counts as read.
+
+        A file written to during the read may have been read half-written: the next poll reads it again.
+        """
+        if _file_version(path) != version:
+            self.ctx.log.info("item cross-reference %s changed while it was read; it is read again at the next poll",
+                              path)
+            return False
+        self._item_xref_version = version
+        return True
 
     def _use_item_xref(self, path: Path, xref: ItemXref) -> None:
         self.partner = replace(self.partner, item_xref=xref)
@@ -210,11 +228,18 @@ class EdiSftp(Sink):
                 await self._send_ta1(key, index, ic.source, took_data)
                 if not took_data and acks.envelope_note(ic.source) is not None:
                     continue  # a broken envelope nothing was taken from: the TA1 rejects it, no 997
-            standard = ic.standard
-            control = await control_for(self.ctx.state, f"ackctl.{key[5:]}.{index}", standard)
-            document, text = acks.render_ack(ic, self.partner, sender=(c.our_qualifier, c.our_id), control=control,
-                                             when=datetime.now(UTC), x12_version=c.x12_version,
-                                             usage="T" if c.test_usage else "P")
+            render = partial(acks.render_ack, ic, self.partner, sender=(c.our_qualifier, c.our_id),
+                             when=datetime.now(UTC), x12_version=c.x12_version, usage="T" if c.test_usage else "P")
+            try:
+                control, (document, text) = await self._numbered(f"ackctl.{key[5:]}.{index}", ic.standard, render)
+            except EdiError as exc:
+                # The 997 echoes GS06, ST02 and ISA05 / ISA06 as sent (a CONTRL escapes what it echoes);
+                # one holding a delimiter cannot be written back, and the file's data is already taken:
+                # raising would hold up this file, and every later one, at every poll.
+                self.ctx.count("edi_ack_unwritable", partner=c.partner)
+                self.ctx.log.warning("no %s can answer interchange %s: %s", _ACK_DOCUMENTS[ic.standard],
+                                     ic.control, exc)
+                continue
             await self._write(document, control, text.encode(_encoding(ic)))
 
     async def _send_ta1(self, key: str, index: int, ic: x12.Interchange, took_data: bool) -> None:
@@ -222,11 +247,10 @@ class EdiSftp(Sink):
         if ta1 is None:
             return
         c = self.config
-        control = await control_for(self.ctx.state, f"ta1ctl.{key[5:]}.{index}", "x12")
+        render = partial(acks.render_ta1, ic, ta1, sender=(c.our_qualifier, c.our_id), when=datetime.now(UTC),
+                         x12_version=c.x12_version, usage="T" if c.test_usage else "P")
         try:
-            text = acks.render_ta1(ic, ta1, sender=(c.our_qualifier, c.our_id), control=control,
-                                   when=datetime.now(UTC), x12_version=c.x12_version,
-                                   usage="T" if c.test_usage else "P")
+            control, text = await self._numbered(f"ta1ctl.{key[5:]}.{index}", "x12", render)
         except EdiError as exc:
             # The TA1 echoes ISA13, ISA09 and ISA10 as sent; one holding a delimiter cannot be written
             # back, and raising would hold up this file, and every later one, at every poll.
@@ -234,6 +258,17 @@ class EdiSftp(Sink):
             self.ctx.log.warning("no TA1 can answer interchange %s: %s", ic.control, exc)
             return
         await self._write("TA1", control, text.encode("utf-8"))
+
+    async def _numbered(self, key: str, standard: str, render: Callable[..., _Rendered]) -> tuple[int, _Rendered]:
+        """`render(control=...)` with the control number bound to `key`, claimed only once rendering can succeed.
+
+        A trial render with a stand-in number raises the EdiError of an acknowledgement that cannot be
+        written before a number is claimed, so skipping it leaves no gap in our control numbers. Control
+        numbers are digits, never a delimiter, so the real render succeeds whenever the trial one does.
+        """
+        render(control=1)
+        control = await control_for(self.ctx.state, key, standard)
+        return control, render(control=control)
 
     async def _archive(self, path: str) -> None:
         folder = self.config.archive_dir
@@ -372,7 +407,7 @@ def _control_text(standard: str, control: int) -> str:
 def _file_version(path: Path) -> tuple[int, int] | None:
     """(modification time, size) of the file at `path`, None when it cannot be found: one stat, no read.
 
-    Taken before the file is read, so that a write during the read shows as a change at the next check.
+    Taken before the file is read and again after it, so that a write during the read is noticed.
     """
     try:
         info = path.stat()

@@ -60,8 +60,8 @@ def map_interchange(ic: Interchange, partner: Partner) -> list[MessageOutcome]:
                                            segment_id="UNH", element=2, code=MESSAGE_NOT_SUPPORTED, **where))
             continue
         if when is None:
-            outcome.errors.append(EdiError(f"UNB date/time {ic.date!r} {ic.time!r} is not a date", segment_id="UNB",
-                                           element=4, code=INVALID_VALUE, **where))
+            outcome.errors.append(EdiError(f"UNB date/time {ic.date!r} {ic.time!r} is not a date and time",
+                                           segment_id="UNB", element=4, code=INVALID_VALUE, **where))
             continue
         doc = DocumentId(partner, "edifact", ic.control, message.group or "", message.ref, when)
         try:

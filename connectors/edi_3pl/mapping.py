@@ -72,18 +72,26 @@ class DocumentId:
 
 
 def iso_datetime(date: str, time: str = "") -> str | None:
-    """CCYYMMDD or YYMMDD plus HHMM[SS] as ISO 8601 UTC; None when the date is not a date."""
-    if len(date) == 6 and date.isdecimal():
+    """CCYYMMDD or YYMMDD plus HHMM[SS] as ISO 8601 UTC; an empty time is midnight.
+
+    None when the date is not a date, or the time, when given, is not a time of day: a document is
+    then dated from elsewhere or refused, never by a guess.
+    """
+    if not (date.isascii() and date.isdecimal()):  # isdecimal alone passes digits of other scripts
+        return None
+    if len(date) == 6:
         date = ("20" if int(date[:2]) < 70 else "19") + date
-    if len(date) != 8 or not date.isdecimal():
+    if len(date) != 8:
         return None
     month, day = int(date[4:6]), int(date[6:8])
     if not (1 <= month <= 12 and 1 <= day <= 31):
         return None
     if day > 28 and day > calendar.monthrange(int(date[:4]), month)[1]:  # 31 November, 29 February 2026
         return None
-    time = time if time.isdecimal() and len(time) in (4, 6) else "0000"
-    if int(time[:2]) > 23 or int(time[2:4]) > 59:
+    time = time or "0000"
+    if len(time) not in (4, 6) or not (time.isascii() and time.isdecimal()):
+        return None
+    if int(time[:2]) > 23 or int(time[2:4]) > 59 or int(time[4:6] or 0) > 59:
         return None
     seconds = time[4:6] or "00"
     return f"{date[:4]}-{date[4:6]}-{date[6:8]}T{time[:2]}:{time[2:4]}:{seconds}+00:00"

@@ -23,6 +23,7 @@ MISSING = "1"
 INVALID_CHARACTER = "6"
 INVALID_CODE = "7"
 INVALID_DATE = "8"
+INVALID_TIME = "9"
 UNEXPECTED_SEGMENT = "2"
 SEGMENT_MISSING = "3"
 SET_NOT_SUPPORTED = "1"
@@ -47,8 +48,9 @@ class SetOutcome:
 def map_interchange(ic: Interchange, partner: Partner) -> list[SetOutcome]:
     """Every set of the interchange, mapped or refused; one set's error never affects another's."""
     outcomes: list[SetOutcome] = []
+    sent = _interchange_time(ic)
     for group in ic.groups:
-        when = iso_datetime(ic.date, ic.time) or iso_datetime(group.date, group.time)
+        when = sent or iso_datetime(group.date, _x12_time(group.time))
         for tset in group.sets:
             outcome = SetOutcome(group, tset, errors=list(tset.errors))
             outcomes.append(outcome)
@@ -61,7 +63,8 @@ def map_interchange(ic: Interchange, partner: Partner) -> list[SetOutcome]:
                                                segment_id="ST", element=1, code=SET_NOT_SUPPORTED, **where))
                 continue
             if when is None:
-                outcome.errors.append(EdiError(f"ISA09/ISA10 {ic.date!r} {ic.time!r} is not a date", segment_id="ISA",
+                outcome.errors.append(EdiError(f"ISA09/ISA10 {ic.date!r} {ic.time!r} is not a date and time, nor is "
+                                               f"GS04/GS05 {group.date!r} {group.time!r}", segment_id="ISA",
                                                element=9, code=INVALID_DATE, **where))
                 continue
             doc = DocumentId(partner, "x12", ic.control, group.control, tset.control, when)
@@ -70,6 +73,11 @@ def map_interchange(ic: Interchange, partner: Partner) -> list[SetOutcome]:
             except EdiError as exc:
                 outcome.errors.append(exc.located(**where))
     return outcomes
+
+
+def _interchange_time(ic: Interchange) -> str | None:
+    """ISA09 / ISA10 as ISO 8601; None when either is not valid (ISA10 is mandatory: blank is no time of day)."""
+    return iso_datetime(ic.date, ic.time) if ic.time else None
 
 
 def _error(message: str, seg: Segment, number: int, index: int | None, code: str) -> EdiError:
@@ -114,10 +122,19 @@ def _price(seg: Segment, index: int, number: int) -> float | None:
 
 def _date(seg: Segment, index: int, number: int, time_index: int | None = None) -> str:
     raw = element(seg, index).strip()
-    stamp = iso_datetime(raw, element(seg, time_index).strip() if time_index else "")
-    if stamp is None:
+    time = element(seg, time_index).strip() if time_index else ""
+    stamp = iso_datetime(raw, _x12_time(time))
+    if stamp is not None:
+        return stamp
+    if time_index is None or iso_datetime(raw) is None:
         raise _error(f"{seg[0]}{index:02d} {raw!r} is not a date (CCYYMMDD)", seg, number, index, INVALID_DATE)
-    return stamp
+    raise _error(f"{seg[0]}{time_index:02d} {time!r} is not a time (HHMM, HHMMSS, HHMMSSD or HHMMSSDD)", seg, number,
+                 time_index, INVALID_TIME)
+
+
+def _x12_time(value: str) -> str:
+    """An X12 time as `iso_datetime` reads it: HHMMSSD and HHMMSSDD lose their decimal seconds."""
+    return value[:6] if len(value) in (7, 8) and value.isascii() and value.isdecimal() else value
 
 
 def _product(seg: Segment, number: int, start: int, doc: DocumentId,
@@ -581,14 +598,14 @@ class Ta1Outcome:
 
 def map_ta1s(ic: Interchange, partner: Partner) -> list[Ta1Outcome]:
     """Every TA1 of the interchange, each naming the interchange of ours that it answers."""
-    when = iso_datetime(ic.date, ic.time)
+    when = _interchange_time(ic)
     outcomes: list[Ta1Outcome] = []
     for seg in ic.ta1:
         outcome = Ta1Outcome(element(seg, 1).strip())
         outcomes.append(outcome)
         if when is None:
-            outcome.errors.append(EdiError(f"ISA09/ISA10 {ic.date!r} {ic.time!r} is not a date", segment_id="ISA",
-                                           element=9, interchange=ic.control, code=INVALID_DATE))
+            outcome.errors.append(EdiError(f"ISA09/ISA10 {ic.date!r} {ic.time!r} is not a date and time",
+                                           segment_id="ISA", element=9, interchange=ic.control, code=INVALID_DATE))
             continue
         doc = DocumentId(partner, "x12", ic.control, "", f"TA1:{outcome.control}", when)
         try:

@@ -85,21 +85,31 @@ def parse_item_xref(text: str, path: Path) -> ItemXref:
 
 def _rows(text: str, path: Path) -> Iterator[tuple[int, str, str, str]]:
     """(line, sku, gtin, vendor_part) of each data row, after checking the header and the sku."""
-    reader = csv.reader(io.StringIO(text))
-    header = [name.strip().lower() for name in next(reader, [])]
+    lines = _csv_lines(text, path)
+    header = [name.strip().lower() for name in next(lines, (1, []))[1]]
     _check_header(header, path)
     column = {name: header.index(name) for name in COLUMNS if name in header}
-    for row in reader:
+    for line, row in lines:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise _bad(path, reader.line_num, f"{len(row)} columns where the header has {len(header)}")
+            raise _bad(path, line, f"{len(row)} columns where the header has {len(header)}")
         sku, gtin, part = (row[column[name]].strip() if name in column else "" for name in COLUMNS)
         if not sku:
-            raise _bad(path, reader.line_num, "sku is missing")
+            raise _bad(path, line, "sku is missing")
         if not gtin and not part:
-            raise _bad(path, reader.line_num, "neither gtin nor vendor_part is given")
-        yield reader.line_num, sku, gtin, part
+            raise _bad(path, line, "neither gtin nor vendor_part is given")
+        yield line, sku, gtin, part
+
+
+def _csv_lines(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) of each CSV row; a row the csv module cannot read is an ItemXrefError naming its line."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as exc:  # e.g. a field over the csv module's limit of 131,072 characters
+        raise _bad(path, reader.line_num, f"not readable as CSV: {exc}") from None
 
 
 def _check_header(header: list[str], path: Path) -> None:

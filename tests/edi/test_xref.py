@@ -70,8 +70,10 @@ def test_a_byte_order_mark_blank_lines_and_header_case_are_accepted(tmp_path: Pa
     ("sku\nA\n", 1, "the header row needs a sku column and a gtin or vendor_part column"),
     ("sku,gtin,gtin\n", 1, "a column is named twice in ['sku', 'gtin', 'gtin']"),
     ("", 1, "the header row needs a sku column and a gtin or vendor_part column"),
+    (f"sku,vendor_part\nA,P-1\nB,{'x' * 131_073}\n", 3, "not readable as CSV: field larger than field limit (131072)"),
+    (f"sku,{'x' * 131_073}\n", 1, "not readable as CSV: field larger than field limit (131072)"),
 ], ids=["no-sku", "short-gtin", "letters", "check-digit", "gtin-two-skus", "part-two-skus", "no-id", "columns",
-        "unknown-column", "no-sku-column", "no-id-column", "twice", "empty"])
+        "unknown-column", "no-sku-column", "no-id-column", "twice", "empty", "huge-field", "huge-header"])
 def test_a_bad_row_names_the_file_the_line_and_what_is_wrong(tmp_path: Path, text: str, line: int,
                                                             what: str) -> None:
     path = write(tmp_path, text)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from connectors.edi_3pl import connector as connector_module
 from connectors.edi_3pl import x12
 from connectors.edi_3pl.connector import EdiSftp
+from connectors.edi_3pl.xref import ItemXref
 from hub.errors import PermanentError
 from hub.testing import RecordingContext
 from sim.sftp import SftpServer
@@ -156,3 +158,69 @@ async def test_a_bad_new_table_or_a_missing_one_keeps_the_table_in_use(
     await connector.poll_once()
     assert files(sftp_server, "error") == ["f_unknown.x12", "f_unknown.x12.reason"]
     assert ctx.counted("edi_item_xref_reload_failures") == 1
+
+
+async def test_a_table_written_to_while_it_is_read_is_not_used_and_is_read_again(
+        sftp_server: SftpServer, tmp_path: Path, make_connector: MakeConnector,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    table = tmp_path / "items.csv"
+    good = (XREF_DIR / "items.csv").read_text()
+    table.write_text(good + ADDED_ROW)  # ACME-9 is SKU-9
+    drop(sftp_server, "to_hub", "a_unknown.x12", unknown_upc(201))
+    connector = make_connector(item_xref="items.csv", poll_interval=3600)
+    ctx = await started(connector)
+    assert shipped_skus(ctx) == [["SKU-1001", "SKU-9"]]
+
+    # A new version (ACME-9 becomes SKU-10) is being written: the poll reads its first part, which
+    # lacks ACME-9, and the rest is written before the read is over.
+    new = good + ADDED_ROW.replace("SKU-9", "SKU-10")
+    table.write_text(good)
+    read = connector_module.load_item_xref
+
+    def read_while_written(path: Path) -> ItemXref:
+        xref = read(path)
+        path.write_text(new)
+        monkeypatch.setattr(connector_module, "load_item_xref", read)
+        return xref
+
+    monkeypatch.setattr(connector_module, "load_item_xref", read_while_written)
+    drop(sftp_server, "to_hub", "b_unknown.x12", unknown_upc(202))
+    await connector.poll_once()
+    assert shipped_skus(ctx) == [["SKU-1001", "SKU-9"]] * 2  # the table read before, not the half-written one
+    assert ctx.counted("edi_item_xref_reload_failures") == 0
+
+    drop(sftp_server, "to_hub", "c_unknown.x12", unknown_upc(203))
+    await connector.poll_once()  # the file has not changed since, but its whole version was never read
+    assert shipped_skus(ctx) == [["SKU-1001", "SKU-9"]] * 2 + [["SKU-1001", "SKU-10"]]
+    assert files(sftp_server, "archive") == ["a_unknown.x12", "b_unknown.x12", "c_unknown.x12"]
+    assert ctx.dead_letters == []
+
+
+async def test_a_table_refused_while_it_was_written_is_not_counted_and_is_read_again(
+        sftp_server: SftpServer, tmp_path: Path, make_connector: MakeConnector,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    table = tmp_path / "items.csv"
+    good = (XREF_DIR / "items.csv").read_text()
+    table.write_text(good)
+    drop(sftp_server, "to_hub", "a_upc.x12", (XREF_DIR / "856_upc_only.x12").read_bytes())
+    connector = make_connector(item_xref="items.csv", poll_interval=3600)
+    ctx = await started(connector)
+
+    table.write_text(good + "SKU-9,0360")  # cut off in the middle of a row
+    read = connector_module.load_item_xref
+
+    def read_while_written(path: Path) -> ItemXref:
+        try:
+            return read(path)
+        finally:
+            path.write_text(good + ADDED_ROW)
+            monkeypatch.setattr(connector_module, "load_item_xref", read)
+
+    monkeypatch.setattr(connector_module, "load_item_xref", read_while_written)
+    await connector.poll_once()
+    assert ctx.counted("edi_item_xref_reload_failures") == 0
+
+    drop(sftp_server, "to_hub", "b_unknown.x12", unknown_upc(202))
+    await connector.poll_once()
+    assert shipped_skus(ctx)[-1] == ["SKU-1001", "SKU-9"]  # the whole new version, read again
+    assert ctx.counted("edi_item_xref_reload_failures") == 0
