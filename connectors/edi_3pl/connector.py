@@ -230,16 +230,13 @@ class EdiSftp(Sink):
                     continue  # a broken envelope nothing was taken from: the TA1 rejects it, no 997
             render = partial(acks.render_ack, ic, self.partner, sender=(c.our_qualifier, c.our_id),
                              when=datetime.now(UTC), x12_version=c.x12_version, usage="T" if c.test_usage else "P")
-            try:
-                control, (document, text) = await self._numbered(f"ackctl.{key[5:]}.{index}", ic.standard, render)
-            except EdiError as exc:
-                # The 997 echoes GS06, ST02 and ISA05 / ISA06 as sent (a CONTRL escapes what it echoes);
-                # one holding a delimiter cannot be written back, and the file's data is already taken:
-                # raising would hold up this file, and every later one, at every poll.
-                self.ctx.count("edi_ack_unwritable", partner=c.partner)
-                self.ctx.log.warning("no %s can answer interchange %s: %s", _ACK_DOCUMENTS[ic.standard],
-                                     ic.control, exc)
+            # The 997 echoes GS06, ST02 and ISA05 / ISA06 as sent (a CONTRL escapes what it echoes).
+            numbered = await self._numbered(f"ackctl.{key[5:]}.{index}", ic.standard, render,
+                                            what=_ACK_DOCUMENTS[ic.standard], interchange=ic.control,
+                                            unwritable="edi_ack_unwritable")
+            if numbered is None:
                 continue
+            control, (document, text) = numbered
             await self._write(document, control, text.encode(_encoding(ic)))
 
     async def _send_ta1(self, key: str, index: int, ic: x12.Interchange, took_data: bool) -> None:
@@ -249,24 +246,30 @@ class EdiSftp(Sink):
         c = self.config
         render = partial(acks.render_ta1, ic, ta1, sender=(c.our_qualifier, c.our_id), when=datetime.now(UTC),
                          x12_version=c.x12_version, usage="T" if c.test_usage else "P")
-        try:
-            control, text = await self._numbered(f"ta1ctl.{key[5:]}.{index}", "x12", render)
-        except EdiError as exc:
-            # The TA1 echoes ISA13, ISA09 and ISA10 as sent; one holding a delimiter cannot be written
-            # back, and raising would hold up this file, and every later one, at every poll.
-            self.ctx.count("edi_ta1_unwritable", partner=c.partner)
-            self.ctx.log.warning("no TA1 can answer interchange %s: %s", ic.control, exc)
-            return
-        await self._write("TA1", control, text.encode("utf-8"))
+        # The TA1 echoes ISA13, ISA09 and ISA10 as sent.
+        numbered = await self._numbered(f"ta1ctl.{key[5:]}.{index}", "x12", render, what="TA1",
+                                        interchange=ic.control, unwritable="edi_ta1_unwritable")
+        if numbered is not None:
+            control, text = numbered
+            await self._write("TA1", control, text.encode("utf-8"))
 
-    async def _numbered(self, key: str, standard: str, render: Callable[..., _Rendered]) -> tuple[int, _Rendered]:
-        """`render(control=...)` with the control number bound to `key`, claimed only once rendering can succeed.
+    async def _numbered(self, key: str, standard: str, render: Callable[..., _Rendered], *, what: str,
+                        interchange: str, unwritable: str) -> tuple[int, _Rendered] | None:
+        """`render(control=...)` with the control number bound to `key`, claimed only once rendering can succeed;
+        None for an acknowledgement that cannot be written, which is counted (`unwritable`) and logged.
 
-        A trial render with a stand-in number raises the EdiError of an acknowledgement that cannot be
-        written before a number is claimed, so skipping it leaves no gap in our control numbers. Control
-        numbers are digits, never a delimiter, so the real render succeeds whenever the trial one does.
+        An acknowledgement echoes values the partner sent; one holding a delimiter cannot be written back,
+        and the file's data is already taken: raising would hold up this file, and every later one, at every
+        poll. A trial render with a stand-in number finds that out before a number is claimed, so skipping
+        it leaves no gap in our control numbers. Control numbers are digits, never a delimiter, so the real
+        render succeeds whenever the trial one does.
         """
-        render(control=1)
+        try:
+            render(control=1)
+        except EdiError as exc:
+            self.ctx.count(unwritable, partner=self.config.partner)
+            self.ctx.log.warning("no %s can answer interchange %s: %s", what, interchange, exc)
+            return None
         control = await control_for(self.ctx.state, key, standard)
         return control, render(control=control)
 
